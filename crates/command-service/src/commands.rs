@@ -1,0 +1,485 @@
+//! Command handlers: each parses its body, loads what it decides on, lets the domain decide, and appends the
+//! events with the stream version it read as the expected version. Every command answers `201 {id, version,
+//! position}`; a retry with the same `Idempotency-Key` answers the first result again.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::ids::{ExtensionId, PlanId, ReportId, TaskId};
+use domain::plan::{self, CreatePlan, PlanEvent};
+use domain::task::{self, AssignTask, Task, TaskCommand, TaskEvent};
+use event_store::{AppendOutcome, ExpectedVersion, StreamId};
+use uuid::Uuid;
+
+use crate::dto::{self, *};
+use crate::error::{ApiError, Problem};
+use crate::extract::{fingerprint, Authenticated, CommandHeaders, StrictJson};
+use crate::ledger::{new_event, CommandContext, StreamWrite, ViewFilter};
+use crate::AppState;
+
+/// Creates a plan.
+#[utoipa::path(post, path = "/v1/plans", request_body = CreatePlanBody, tag = "commands",
+    responses((status = 201, body = CommandAccepted), (status = 422, body = Problem), (status = 403, body = Problem)))]
+pub async fn create_plan(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    body: StrictJson<CreatePlanBody>,
+) -> Result<Response, ApiError> {
+    let context = context(actor, headers, "POST /v1/plans", &body);
+    if let Some(outcome) = state.ledger.replay(&context).await? {
+        return Ok(accepted(outcome, "/v1/plans"));
+    }
+    let body = body.value;
+    let command = CreatePlan {
+        plan_id: PlanId(Uuid::now_v7()),
+        agency: dto::unit("agency", &body.agency)?,
+        year: body.year,
+        title: dto::text("title", &body.title)?,
+        basis: dto::documents("basis", &body.basis)?,
+        sections: body
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(index, section)| dto::section(index, section))
+            .collect::<Result<_, _>>()?,
+    };
+    let plan_id = command.plan_id;
+    let events = plan::create_plan(None, command, &context.actor)?;
+    let stream_id = StreamId(plan_id.stream_name());
+    let write = StreamWrite {
+        stream_id: stream_id.clone(),
+        expected_version: ExpectedVersion::NoStream,
+        events: events.iter().map(|event| new_event(event, None)).collect::<Result<_, _>>()?,
+    };
+    let outcome = state.ledger.append(&context, plan_id.to_string(), stream_id, vec![write]).await?;
+    Ok(accepted(outcome, "/v1/plans"))
+}
+
+/// Assigns a task or an indicator in a plan.
+#[utoipa::path(post, path = "/v1/plans/{plan_id}/tasks", request_body = AssignTaskBody, tag = "commands",
+    params(("plan_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn assign_task(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(plan_id): Path<Uuid>,
+    body: StrictJson<AssignTaskBody>,
+) -> Result<Response, ApiError> {
+    let plan_id = PlanId(plan_id);
+    let context = context(actor, headers, &format!("POST /v1/plans/{plan_id}/tasks"), &body);
+    if let Some(outcome) = state.ledger.replay(&context).await? {
+        return Ok(accepted(outcome, "/v1/tasks"));
+    }
+    let (plan, plan_version) = state
+        .ledger
+        .load_plan(plan_id, ViewFilter::default())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} not found")))?;
+    check_if_match(&context, plan_version)?;
+    let body = body.value;
+    let command = AssignTask {
+        task_id: TaskId(Uuid::now_v7()),
+        section: domain::numbering::parse_section("section", &body.section)?,
+        number: domain::numbering::parse_task_number("number", &body.number.as_text())?,
+        parent_id: body.parent_id.map(TaskId),
+        title: domain::text::normalize(&body.title),
+        target: body.target.as_ref().map(dto::target).transpose()?,
+        deadline: body.deadline.as_deref().map(|value| dto::deadline("deadline", value)).transpose()?,
+        lead_unit: dto::unit("lead_unit", &body.lead_unit)?,
+        coordinating_units: dto::units("coordinating_units", &body.coordinating_units)?,
+        basis: dto::documents("basis", &body.basis)?,
+    };
+    if command.title.chars().count() > dto::MAX_TEXT_CHARS {
+        return Err(ApiError::invalid("title", format!("at most {} characters", dto::MAX_TEXT_CHARS)));
+    }
+    let parent = match command.parent_id {
+        Some(parent_id) => state.ledger.load_task(parent_id, ViewFilter::default()).await?,
+        None => None,
+    };
+    let (registered, assigned) = plan::assign_task(&plan, parent.as_ref(), command, &context.actor)?;
+    let task_id = assigned.task_id;
+    let task_stream = StreamId(task_id.stream_name());
+    let writes = vec![
+        StreamWrite {
+            stream_id: StreamId(plan_id.stream_name()),
+            expected_version: ExpectedVersion::Exact(plan_version),
+            events: vec![new_event::<PlanEvent>(&registered, None)?],
+        },
+        StreamWrite {
+            stream_id: task_stream.clone(),
+            expected_version: ExpectedVersion::NoStream,
+            events: vec![new_event(&TaskEvent::TaskAssigned(assigned), None)?],
+        },
+    ];
+    let outcome = state.ledger.append(&context, task_id.to_string(), task_stream, writes).await?;
+    Ok(accepted(outcome, "/v1/tasks"))
+}
+
+/// Files a progress report as of a cut-off date.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/reports", request_body = ReportBody, tag = "commands",
+    params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn file_report(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<ReportBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/reports");
+    let content = body.value.content();
+    let report_id = ReportId(Uuid::now_v7());
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move |_| {
+        Ok(TaskCommand::FileReport { report_id, content: content? })
+    })
+    .await
+}
+
+/// Corrects a report: a new version with a reason; the original stays in history.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/reports/{report_id}/corrections", request_body = CorrectionBody,
+    tag = "commands", params(("task_id" = Uuid, Path), ("report_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn correct_report(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path((task_id, report_id)): Path<(Uuid, Uuid)>,
+    body: StrictJson<CorrectionBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/reports/{report_id}/corrections");
+    let reason = dto::text("reason", &body.value.reason);
+    let content = body.value.content();
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move |_| {
+        Ok(TaskCommand::CorrectReport { report_id: ReportId(report_id), reason: reason?, content: content? })
+    })
+    .await
+}
+
+/// Requests a deadline extension. The original deadline is kept.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/deadline-extensions", request_body = ExtensionRequestBody,
+    tag = "commands", params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn request_extension(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<ExtensionRequestBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/deadline-extensions");
+    let extension_id = ExtensionId(Uuid::now_v7());
+    let today = state.today();
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move |_| {
+        Ok(TaskCommand::RequestExtension {
+            extension_id,
+            proposed_deadline: dto::deadline("proposed_deadline", &value.proposed_deadline)?,
+            reason: dto::text("reason", &value.reason)?,
+            basis: dto::documents("basis", &value.basis)?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
+    .await
+}
+
+/// Approves a deadline extension, citing the decision's documents.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval",
+    request_body = ExtensionApprovalBody, tag = "commands",
+    params(("task_id" = Uuid, Path), ("extension_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn approve_extension(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path((task_id, extension_id)): Path<(Uuid, Uuid)>,
+    body: StrictJson<ExtensionApprovalBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval");
+    let today = state.today();
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move |_| {
+        Ok(TaskCommand::ApproveExtension {
+            extension_id: ExtensionId(extension_id),
+            new_deadline: value.new_deadline.as_deref().map(|v| dto::deadline("new_deadline", v)).transpose()?,
+            basis: dto::documents("basis", &value.basis)?,
+            note: dto::optional_text("note", value.note.as_deref())?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
+    .await
+}
+
+/// Rejects a deadline extension with a reason.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/deadline-extensions/{extension_id}/rejection",
+    request_body = DecisionBody, tag = "commands", params(("task_id" = Uuid, Path), ("extension_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn reject_extension(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path((task_id, extension_id)): Path<(Uuid, Uuid)>,
+    body: StrictJson<DecisionBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/rejection");
+    let today = state.today();
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move |_| {
+        Ok(TaskCommand::RejectExtension {
+            extension_id: ExtensionId(extension_id),
+            reason: dto::text("reason", &value.reason)?,
+            basis: dto::documents("basis", &value.basis)?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
+    .await
+}
+
+/// Reports completion; the task awaits the assigner's confirmation.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/completion", request_body = CompletionBody, tag = "commands",
+    params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn report_completion(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<CompletionBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/completion");
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+        Ok(TaskCommand::ReportCompletion {
+            as_of: dto::date("as_of", &value.as_of)?,
+            summary: dto::text("summary", &value.summary)?,
+            evidence: dto::documents("evidence", &value.evidence)?,
+        })
+    })
+    .await
+}
+
+/// Confirms a reported completion.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/completion/confirmation", request_body = ConfirmationBody,
+    tag = "commands", params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn confirm_completion(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<ConfirmationBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/completion/confirmation");
+    let today = state.today();
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+        Ok(TaskCommand::ConfirmCompletion {
+            basis: dto::documents("basis", &value.basis)?,
+            note: dto::optional_text("note", value.note.as_deref())?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
+    .await
+}
+
+/// Rejects a reported completion; the task is open again.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/completion/rejection", request_body = DecisionBody,
+    tag = "commands", params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn reject_completion(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<DecisionBody>,
+) -> Result<Response, ApiError> {
+    decision(state, actor, headers, task_id, body, "completion/rejection", |reason, basis, effective_on| {
+        TaskCommand::RejectCompletion { reason, basis, effective_on }
+    })
+    .await
+}
+
+/// Suspends a task (tạm hoãn).
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/suspension", request_body = DecisionBody, tag = "commands",
+    params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn suspend(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<DecisionBody>,
+) -> Result<Response, ApiError> {
+    decision(state, actor, headers, task_id, body, "suspension", |reason, basis, effective_on| TaskCommand::Suspend {
+        reason,
+        basis,
+        effective_on,
+    })
+    .await
+}
+
+/// Cancels a task (huỷ).
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/cancellation", request_body = DecisionBody, tag = "commands",
+    params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<DecisionBody>,
+) -> Result<Response, ApiError> {
+    decision(state, actor, headers, task_id, body, "cancellation", |reason, basis, effective_on| TaskCommand::Cancel {
+        reason,
+        basis,
+        effective_on,
+    })
+    .await
+}
+
+/// Reopens a done, suspended, cancelled or transferred task.
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/reopening", request_body = DecisionBody, tag = "commands",
+    params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn reopen(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<DecisionBody>,
+) -> Result<Response, ApiError> {
+    decision(state, actor, headers, task_id, body, "reopening", |reason, basis, effective_on| TaskCommand::Reopen {
+        reason,
+        basis,
+        effective_on,
+    })
+    .await
+}
+
+/// Transfers a task to another unit (điều chuyển).
+#[utoipa::path(post, path = "/v1/tasks/{task_id}/transfer", request_body = TransferBody, tag = "commands",
+    params(("task_id" = Uuid, Path)),
+    responses((status = 201, body = CommandAccepted), (status = 403, body = Problem), (status = 409, body = Problem)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    Authenticated(actor): Authenticated,
+    headers: CommandHeaders,
+    Path(task_id): Path<Uuid>,
+    body: StrictJson<TransferBody>,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/transfer");
+    let today = state.today();
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+        Ok(TaskCommand::Transfer {
+            to_unit: dto::unit("to_unit", &value.to_unit)?,
+            reason: dto::text("reason", &value.reason)?,
+            basis: dto::documents("basis", &value.basis)?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
+    .await
+}
+
+/// Runs a decision with a reason, basis and effective date on a task.
+async fn decision(
+    state: AppState,
+    actor: domain::actor::Actor,
+    headers: CommandHeaders,
+    task_id: Uuid,
+    body: StrictJson<DecisionBody>,
+    route_suffix: &str,
+    make: impl FnOnce(domain::text::NonEmptyText, Vec<domain::document_ref::DocumentRef>, time::Date) -> TaskCommand,
+) -> Result<Response, ApiError> {
+    let route = format!("POST /v1/tasks/{task_id}/{route_suffix}");
+    let today = state.today();
+    let value = body.value;
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+        Ok(make(
+            dto::text("reason", &value.reason)?,
+            dto::documents("basis", &value.basis)?,
+            dto::effective_on(value.effective_on.as_deref(), today)?,
+        ))
+    })
+    .await
+}
+
+/// The common path of every command on an existing task.
+#[allow(clippy::too_many_arguments)]
+async fn run_task_command(
+    state: &AppState,
+    actor: domain::actor::Actor,
+    headers: CommandHeaders,
+    route: &str,
+    raw: &[u8],
+    task_id: TaskId,
+    subject_id: String,
+    make_command: impl FnOnce(&Task) -> Result<TaskCommand, domain::error::DomainError>,
+) -> Result<Response, ApiError> {
+    let context = CommandContext { actor, fingerprint: fingerprint(route, raw), headers };
+    if let Some(outcome) = state.ledger.replay(&context).await? {
+        return Ok(accepted(outcome, &location_base(route)));
+    }
+    let task = state
+        .ledger
+        .load_task(task_id, ViewFilter::default())
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
+    check_if_match(&context, task.version)?;
+    let command = make_command(&task)?;
+    let events = task::decide(&task, command, &context.actor)?;
+    let stream_id = StreamId(task_id.stream_name());
+    let write = StreamWrite {
+        stream_id: stream_id.clone(),
+        expected_version: ExpectedVersion::Exact(task.version),
+        events: events.iter().map(|event| new_event(event, event.effective_date())).collect::<Result<_, _>>()?,
+    };
+    let outcome = state.ledger.append(&context, subject_id, stream_id, vec![write]).await?;
+    Ok(accepted(outcome, &location_base(route)))
+}
+
+fn context<T>(
+    actor: domain::actor::Actor,
+    headers: CommandHeaders,
+    route: &str,
+    body: &StrictJson<T>,
+) -> CommandContext {
+    CommandContext { actor, fingerprint: fingerprint(route, &body.raw), headers }
+}
+
+fn check_if_match(context: &CommandContext, current_version: u64) -> Result<(), ApiError> {
+    match context.headers.if_match {
+        Some(expected) if expected != current_version => Err(ApiError::PreconditionFailed(format!(
+            "If-Match expects version {expected} but the stream is at version {current_version}; read it again"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn location_base(route: &str) -> String {
+    route.trim_start_matches("POST ").to_owned()
+}
+
+fn accepted(outcome: AppendOutcome, location_base: &str) -> Response {
+    let body = CommandAccepted {
+        id: outcome.subject_id.clone(),
+        version: outcome.subject_version,
+        position: outcome.last_position,
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", outcome.subject_version)) {
+        headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!("{}/{}", location_base.trim_end_matches('/'), outcome.subject_id))
+    {
+        headers.insert(header::LOCATION, value);
+    }
+    if outcome.replayed {
+        headers.insert("idempotency-replayed", HeaderValue::from_static("true"));
+    }
+    (StatusCode::CREATED, headers, Json(body)).into_response()
+}

@@ -1,0 +1,141 @@
+//! Request extractors that answer in problem+json: the verified actor, strict JSON bodies that name the offending
+//! field, and the command headers (`Idempotency-Key`, `If-Match`, `X-Correlation-Id`).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use domain::actor::Actor;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The actor of a verified bearer token. The only source of the actor recorded in events.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Actor);
+
+/// A JSON body parsed strictly: unknown fields, wrong types and malformed JSON are 422 naming the field,
+/// 415 for another content type, 413 beyond the body limit. Keeps the raw bytes for the idempotency fingerprint.
+#[derive(Debug)]
+pub struct StrictJson<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+/// The headers a command may carry.
+#[derive(Debug, Clone)]
+pub struct CommandHeaders {
+    pub idempotency_key: Option<Uuid>,
+    /// The subject stream version the client expects (`If-Match: "3"`).
+    pub if_match: Option<u64>,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <token> header".to_owned()))?;
+        let value =
+            value.to_str().map_err(|_| ApiError::Unauthorized("Authorization header is not valid text".to_owned()))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("Authorization header must be \"Bearer <token>\"".to_owned()))?;
+        let actor = auth::verify(&state.token_key, token.trim(), state.clock.now())
+            .map_err(|error| ApiError::Unauthorized(format!("invalid bearer token: {error}")))?;
+        tracing::Span::current().record("actor_id", actor.id.as_str());
+        Ok(Authenticated(actor))
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let content_type =
+            request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let is_json = content_type.split(';').next().is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json")
+        });
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".to_owned()));
+        }
+        let limit_bytes = state.config.body_limit_bytes;
+        let raw = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit_bytes }
+            } else {
+                ApiError::BadRequest(format!("could not read the request body: {rejection}"))
+            }
+        })?;
+        let value = parse_json(&raw)?;
+        Ok(StrictJson { value, raw })
+    }
+}
+
+/// Parses JSON naming the path of the field at fault.
+pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(raw);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+        let rule =
+            if inner.is_syntax() || inner.is_eof() { format!("malformed JSON: {inner}") } else { inner.to_string() };
+        ApiError::invalid(field, rule)
+    })?;
+    deserializer.end().map_err(|error| ApiError::invalid("body", format!("malformed JSON: {error}")))?;
+    Ok(value)
+}
+
+impl FromRequestParts<AppState> for CommandHeaders {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let text = |name: &'static str| -> Result<Option<&str>, ApiError> {
+            parts
+                .headers
+                .get(name)
+                .map(|value| value.to_str().map(str::trim).map_err(|_| ApiError::invalid(name, "must be plain text")))
+                .transpose()
+        };
+        let uuid = |name: &'static str| -> Result<Option<Uuid>, ApiError> {
+            text(name)?
+                .map(|value| Uuid::parse_str(value).map_err(|_| ApiError::invalid(name, "must be a UUID")))
+                .transpose()
+        };
+        let if_match = text("if-match")?
+            .map(|value| {
+                value
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse::<u64>()
+                    .map_err(|_| ApiError::invalid("If-Match", "must be a stream version in quotes, such as \"3\""))
+            })
+            .transpose()?;
+        Ok(CommandHeaders {
+            idempotency_key: uuid("idempotency-key")?,
+            if_match,
+            correlation_id: uuid("x-correlation-id")?.unwrap_or_else(Uuid::now_v7),
+            causation_id: uuid("x-causation-id")?,
+        })
+    }
+}
+
+/// The idempotency fingerprint of a command: route and exact body bytes.
+pub fn fingerprint(route: &str, raw: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(route.as_bytes());
+    hasher.update([0]);
+    hasher.update(raw);
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,205 @@
+//! Between the domain and the event store: turns domain events into stored events and back, folds streams into
+//! plans and tasks (optionally as of a business date and as known at an instant), and appends a command's events
+//! with its provenance.
+
+use std::sync::Arc;
+
+use domain::actor::Actor;
+use domain::ids::{PlanId, TaskId};
+use domain::plan::{Plan, PlanEvent};
+use domain::task::{Recorded, Task, TaskEvent, SCHEMA_VERSION};
+use event_store::{
+    AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Idempotency, NewEvent, RecordedEvent, StreamAppend,
+    StreamId,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::CommandHeaders;
+
+/// Which events a read folds: those whose business date is not after `as_of`, recorded not after `known_at`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ViewFilter {
+    pub as_of: Option<Date>,
+    pub known_at: Option<OffsetDateTime>,
+}
+
+/// Who issues a command and how it is tied to others; everything the store records as provenance.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    pub actor: Actor,
+    pub headers: CommandHeaders,
+    /// The idempotency fingerprint (route and body), when the command carries a key.
+    pub fingerprint: String,
+}
+
+/// Reads and writes domain aggregates through the event store.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn EventStore>,
+}
+
+/// One stream's events of a command, ready to append.
+pub struct StreamWrite {
+    pub stream_id: StreamId,
+    pub expected_version: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+impl Ledger {
+    pub fn new(store: Arc<dyn EventStore>) -> Ledger {
+        Ledger { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// The first answer to an idempotent command, if this key was used before.
+    pub async fn replay(&self, context: &CommandContext) -> Result<Option<AppendOutcome>, ApiError> {
+        let Some(idempotency) = idempotency(context) else {
+            return Ok(None);
+        };
+        Ok(self.store.find_idempotent(&idempotency).await?)
+    }
+
+    /// Appends a command's streams atomically.
+    pub async fn append(
+        &self,
+        context: &CommandContext,
+        subject_id: String,
+        subject_stream: StreamId,
+        writes: Vec<StreamWrite>,
+    ) -> Result<AppendOutcome, ApiError> {
+        let request = AppendRequest {
+            command_id: Uuid::now_v7(),
+            correlation_id: context.headers.correlation_id,
+            causation_id: context.headers.causation_id,
+            actor: event_store::Actor {
+                id: context.actor.id.clone(),
+                name: context.actor.name.clone(),
+                unit: context.actor.unit.to_string(),
+                role: context.actor.role.to_string(),
+            },
+            idempotency: idempotency(context),
+            subject_id,
+            subject_stream,
+            streams: writes
+                .into_iter()
+                .map(|write| StreamAppend {
+                    stream_id: write.stream_id,
+                    expected_version: write.expected_version,
+                    events: write.events,
+                })
+                .collect(),
+        };
+        Ok(self.store.append(request).await?)
+    }
+
+    pub async fn plan_events(&self, plan_id: PlanId) -> Result<Vec<(PlanEvent, RecordedEvent)>, ApiError> {
+        self.stream(&StreamId(plan_id.stream_name())).await
+    }
+
+    pub async fn task_events(&self, task_id: TaskId) -> Result<Vec<(TaskEvent, RecordedEvent)>, ApiError> {
+        self.stream(&StreamId(task_id.stream_name())).await
+    }
+
+    /// The plan with its version, or `None` when it does not exist (or did not yet at `known_at`).
+    pub async fn load_plan(&self, plan_id: PlanId, filter: ViewFilter) -> Result<Option<(Plan, u64)>, ApiError> {
+        let events = self.plan_events(plan_id).await?;
+        let kept: Vec<&PlanEvent> =
+            events.iter().filter(|(_, stored)| known(stored, filter)).map(|(event, _)| event).collect();
+        let version = kept.len() as u64;
+        Ok(Plan::fold(kept).map(|plan| (plan, version)))
+    }
+
+    /// The task folded under the filter, or `None` when it does not exist (or did not yet at `known_at`).
+    pub async fn load_task(&self, task_id: TaskId, filter: ViewFilter) -> Result<Option<Task>, ApiError> {
+        let events = self.task_events(task_id).await?;
+        Ok(fold_task(&events, filter))
+    }
+
+    /// Every task of a plan, in registration order.
+    pub async fn load_plan_tasks(&self, plan: &Plan, filter: ViewFilter) -> Result<Vec<Task>, ApiError> {
+        let mut tasks = Vec::with_capacity(plan.nodes.len());
+        for node in &plan.nodes {
+            if let Some(task) = self.load_task(node.task_id, filter).await? {
+                tasks.push(task);
+            }
+        }
+        Ok(tasks)
+    }
+
+    async fn stream<E: DeserializeOwned>(&self, stream_id: &StreamId) -> Result<Vec<(E, RecordedEvent)>, ApiError> {
+        let stored = self.store.read_stream(stream_id, 0).await?;
+        stored
+            .into_iter()
+            .map(|recorded| {
+                let event = decode_event(&recorded).map_err(|reason| {
+                    ApiError::internal(format!(
+                        "event at position {} cannot be decoded: {reason}",
+                        recorded.global_position
+                    ))
+                })?;
+                Ok((event, recorded))
+            })
+            .collect()
+    }
+}
+
+/// Folds task events under a view filter.
+pub fn fold_task(events: &[(TaskEvent, RecordedEvent)], filter: ViewFilter) -> Option<Task> {
+    let recorded: Vec<(&TaskEvent, Recorded)> = events
+        .iter()
+        .filter(|(event, stored)| known(stored, filter) && effective(event, filter))
+        .map(|(event, stored)| (event, recorded_of(stored)))
+        .collect();
+    Task::fold(recorded.iter().map(|(event, recorded)| (*event, recorded)))
+}
+
+/// Converts a domain event (an adjacently tagged enum) into a stored event.
+pub fn new_event<E: Serialize>(event: &E, effective_date: Option<Date>) -> Result<NewEvent, ApiError> {
+    let mut value = serde_json::to_value(event).map_err(ApiError::internal)?;
+    let event_type = value
+        .get("event_type")
+        .and_then(|value| value.as_str())
+        .ok_or_else(|| ApiError::internal("domain event has no event_type"))?
+        .to_owned();
+    let payload = value.get_mut("payload").map(serde_json::Value::take).unwrap_or(serde_json::Value::Null);
+    Ok(NewEvent { event_id: Uuid::now_v7(), event_type, schema_version: SCHEMA_VERSION, effective_date, payload })
+}
+
+/// Decodes a stored event into its domain enum.
+pub fn decode_event<E: DeserializeOwned>(recorded: &RecordedEvent) -> Result<E, String> {
+    let tagged = serde_json::json!({ "event_type": recorded.event_type, "payload": recorded.payload });
+    serde_json::from_value(tagged).map_err(|error| error.to_string())
+}
+
+pub fn recorded_of(stored: &RecordedEvent) -> Recorded {
+    Recorded {
+        position: stored.global_position,
+        recorded_at: stored.recorded_at,
+        actor_id: stored.actor.id.clone(),
+        actor_name: stored.actor.name.clone(),
+        actor_unit: stored.actor.unit.clone(),
+        actor_role: stored.actor.role.clone(),
+    }
+}
+
+fn known(stored: &RecordedEvent, filter: ViewFilter) -> bool {
+    filter.known_at.is_none_or(|known_at| stored.recorded_at <= known_at)
+}
+
+fn effective(event: &TaskEvent, filter: ViewFilter) -> bool {
+    match (filter.as_of, event.effective_date()) {
+        (Some(as_of), Some(date)) => date <= as_of,
+        _ => true,
+    }
+}
+
+fn idempotency(context: &CommandContext) -> Option<Idempotency> {
+    context.headers.idempotency_key.map(|key| Idempotency { key, fingerprint: context.fingerprint.clone() })
+}

@@ -1,0 +1,71 @@
+//! The OpenAPI document, generated from the handlers' and bodies' annotations and served at `/openapi.json`.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{commands, dto, error, queries};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "taskledger", description = "The ledger of assigned tasks: every change is an immutable, hash-chained event."),
+    paths(
+        commands::create_plan,
+        commands::assign_task,
+        commands::file_report,
+        commands::correct_report,
+        commands::request_extension,
+        commands::approve_extension,
+        commands::reject_extension,
+        commands::report_completion,
+        commands::confirm_completion,
+        commands::reject_completion,
+        commands::suspend,
+        commands::cancel,
+        commands::transfer,
+        commands::reopen,
+        queries::list_plans,
+        queries::get_plan,
+        queries::list_plan_tasks,
+        queries::get_appendix,
+        queries::get_task,
+        queries::get_history,
+    ),
+    components(schemas(
+        dto::CommandAccepted,
+        dto::CreatePlanBody,
+        dto::SectionBody,
+        dto::AssignTaskBody,
+        dto::NumberOrText,
+        dto::TargetBody,
+        dto::ReportBody,
+        dto::CorrectionBody,
+        dto::MeasureBody,
+        dto::ExtensionRequestBody,
+        dto::ExtensionApprovalBody,
+        dto::CompletionBody,
+        dto::ConfirmationBody,
+        dto::DecisionBody,
+        dto::TransferBody,
+        error::Problem,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,212 @@
+//! Every command through HTTP: 201 `{id, version, position}`, idempotent retries, expected versions.
+
+use axum::http::{Method, StatusCode};
+use domain::actor::Role;
+use serde_json::json;
+
+use crate::support::{report_body, sqlite_app, task_body};
+
+#[tokio::test]
+async fn a_command_answers_id_version_and_position() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let answer = app.file_report(&task_id, "2024-04-15", "Đã khảo sát 25/25 doanh nghiệp").await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    assert_eq!(answer.body["version"], 2);
+    assert_eq!(answer.body["position"], 4, "plan created, task registered + assigned, report");
+    assert!(uuid::Uuid::parse_str(answer.body["id"].as_str().unwrap()).is_ok());
+    assert_eq!(answer.headers["etag"], "\"2\"");
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_answers_the_first_result() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let key = uuid::Uuid::now_v7().to_string();
+    let uri = format!("/v1/tasks/{task_id}/reports");
+    let body = report_body("2024-04-15", "Đã khảo sát").to_string().into_bytes();
+    let token = app.reporter();
+    let first = app.send(Method::POST, &uri, Some(&token), Some(body.clone()), &[("idempotency-key", &key)]).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let head = app.head_position().await;
+    let second = app.send(Method::POST, &uri, Some(&token), Some(body), &[("idempotency-key", &key)]).await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.headers["idempotency-replayed"], "true");
+    assert_eq!(app.head_position().await, head, "a replay appends nothing");
+
+    let other_body = report_body("2024-04-15", "Nội dung khác").to_string().into_bytes();
+    let third = app.send(Method::POST, &uri, Some(&token), Some(other_body), &[("idempotency-key", &key)]).await;
+    assert_eq!(third.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(third.body["field"], "Idempotency-Key");
+    assert_eq!(app.head_position().await, head);
+}
+
+#[tokio::test]
+async fn a_stale_if_match_is_412() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let uri = format!("/v1/tasks/{task_id}/reports");
+    let token = app.reporter();
+    let body = report_body("2024-04-15", "Lần 1").to_string().into_bytes();
+    let answer = app.send(Method::POST, &uri, Some(&token), Some(body), &[("if-match", "\"1\"")]).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    let head = app.head_position().await;
+    let body = report_body("2024-04-15", "Lần 2").to_string().into_bytes();
+    let answer = app.send(Method::POST, &uri, Some(&token), Some(body), &[("if-match", "\"1\"")]).await;
+    assert_eq!(answer.status, StatusCode::PRECONDITION_FAILED, "{:?}", answer.body);
+    assert_eq!(app.head_position().await, head);
+}
+
+#[tokio::test]
+async fn concurrent_commands_on_one_task_never_both_apply_to_the_same_version() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let mut handles = Vec::new();
+    for index in 0..16 {
+        let router = app.router.clone();
+        let uri = format!("/v1/tasks/{task_id}/reports");
+        let token = app.reporter();
+        handles.push(tokio::spawn(async move {
+            let body = report_body("2024-04-15", &format!("Báo cáo {index}")).to_string();
+            let request = axum::http::Request::post(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            tower::ServiceExt::oneshot(router, request).await.unwrap().status()
+        }));
+    }
+    let mut n_created = 0;
+    for handle in handles {
+        let status = handle.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::CONFLICT, "{status}");
+        n_created += usize::from(status == StatusCode::CREATED);
+    }
+    let task = app.request(Method::GET, &format!("/v1/tasks/{task_id}"), Some(&app.reporter()), None).await;
+    assert_eq!(task.body["task"]["reports"].as_array().unwrap().len(), n_created);
+    assert_eq!(task.body["task"]["version"], 1 + n_created as u64);
+}
+
+#[tokio::test]
+async fn the_whole_lifecycle_is_reachable() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let reporter = app.reporter();
+    let approver = app.token(Role::Approver, "VP-UBND");
+    let planner = app.planner();
+    let post = |uri: String, token: String, body: serde_json::Value| {
+        let app = &app;
+        async move { app.request(Method::POST, &uri, Some(&token), Some(body)).await }
+    };
+
+    let report = app.file_report(&task_id, "2024-04-15", "Đã khảo sát 25/25").await;
+    let report_id = report.body["id"].as_str().unwrap().to_owned();
+    let answer = post(
+        format!("/v1/tasks/{task_id}/reports/{report_id}/corrections"),
+        reporter.clone(),
+        json!({"reason": "Nhầm số liệu", "as_of": "2024-04-15", "summary": "Đã khảo sát 24/25"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    assert_eq!(answer.body["id"], report_id);
+
+    let answer = post(
+        format!("/v1/tasks/{task_id}/deadline-extensions"),
+        reporter.clone(),
+        json!({"proposed_deadline": "2024-12", "reason": "Chờ kết quả đấu thầu"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let extension_id = answer.body["id"].as_str().unwrap().to_owned();
+    let answer = post(
+        format!("/v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval"),
+        approver.clone(),
+        json!({"basis": ["Công văn số 1941/UBND-TH ngày 06/3/2024"]}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+
+    let answer = post(
+        format!("/v1/tasks/{task_id}/completion"),
+        reporter.clone(),
+        json!({"as_of": "2024-12-10", "summary": "Đã hỗ trợ 03 doanh nghiệp"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let answer = post(format!("/v1/tasks/{task_id}/completion/confirmation"), approver.clone(), json!({})).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+
+    // The confirmation takes effect today, so the task is done as of today, on time against December 2024.
+    let task = app.request(Method::GET, &format!("/v1/tasks/{task_id}"), Some(&reporter), None).await;
+    assert_eq!(task.body["progress"], "done");
+    assert_eq!(task.body["timeliness"]["code"], "done_on_time");
+    assert_eq!(task.body["task"]["original_deadline"], "2024-11");
+    assert_eq!(task.body["task"]["deadline"], "2024-12");
+
+    for (suffix, token) in
+        [("reopening", planner.clone()), ("suspension", planner.clone()), ("reopening", planner.clone())]
+    {
+        let answer = post(format!("/v1/tasks/{task_id}/{suffix}"), token, json!({"reason": "Theo chỉ đạo"})).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{suffix}: {:?}", answer.body);
+    }
+    let answer = post(
+        format!("/v1/tasks/{task_id}/transfer"),
+        planner.clone(),
+        json!({"to_unit": "SO-TTTT", "reason": "Đúng chức năng"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+
+    let second =
+        app.request(Method::POST, &format!("/v1/plans/{plan_id}/tasks"), Some(&planner), Some(task_body("2"))).await;
+    let second_id = second.body["id"].as_str().unwrap().to_owned();
+    let answer = post(
+        format!("/v1/tasks/{second_id}/completion"),
+        reporter.clone(),
+        json!({"as_of": "2024-05-01", "summary": "Xong"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    let answer =
+        post(format!("/v1/tasks/{second_id}/completion/rejection"), approver.clone(), json!({"reason": "Thiếu hồ sơ"}))
+            .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let answer = post(
+        format!("/v1/tasks/{second_id}/deadline-extensions"),
+        reporter.clone(),
+        json!({"proposed_deadline": "2025-Q1", "reason": "Thiếu kinh phí"}),
+    )
+    .await;
+    let extension_id = answer.body["id"].as_str().unwrap().to_owned();
+    let answer = post(
+        format!("/v1/tasks/{second_id}/deadline-extensions/{extension_id}/rejection"),
+        approver.clone(),
+        json!({"reason": "Không đủ căn cứ"}),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let answer =
+        post(format!("/v1/tasks/{second_id}/cancellation"), planner.clone(), json!({"reason": "Điều chỉnh"})).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+}
+
+#[tokio::test]
+async fn an_indicator_is_numbered_under_its_task() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let mut indicator = task_body("1.1");
+    indicator["parent_id"] = json!(task_id);
+    indicator["title"] = json!("Tổ chức chuyển giao sản phẩm");
+    let uri = format!("/v1/plans/{plan_id}/tasks");
+    let answer = app.request(Method::POST, &uri, Some(&app.planner()), Some(indicator.clone())).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let answer = app.request(Method::POST, &uri, Some(&app.planner()), Some(indicator)).await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "a number is taken once");
+}

@@ -1,0 +1,595 @@
+//! Given/when/then tests of every task command, through one harness: `given(events).when(actor, command)` then
+//! `.then(events)` or `.then_error(error)`.
+
+use time::macros::{date, datetime};
+use uuid::Uuid;
+
+use super::*;
+use crate::plan::{self, CreatePlan, Plan, PlanEvent, Section};
+
+struct Harness {
+    history: Vec<TaskEvent>,
+}
+
+struct Outcome {
+    result: Result<Vec<TaskEvent>, DomainError>,
+}
+
+fn given(history: Vec<TaskEvent>) -> Harness {
+    Harness { history }
+}
+
+impl Harness {
+    fn when(self, actor: &Actor, command: TaskCommand) -> Outcome {
+        let recorded = recorded(1);
+        let task =
+            Task::fold(self.history.iter().map(|event| (event, &recorded))).expect("history starts with TaskAssigned");
+        Outcome { result: decide(&task, command, actor) }
+    }
+}
+
+impl Outcome {
+    #[track_caller]
+    fn then(self, expected: Vec<TaskEvent>) {
+        assert_eq!(self.result, Ok(expected));
+    }
+
+    #[track_caller]
+    fn then_error(self, matches: impl Fn(&DomainError) -> bool) {
+        match self.result {
+            Err(error) if matches(&error) => {}
+            other => panic!("expected a matching error, got {other:?}"),
+        }
+    }
+}
+
+fn recorded(position: u64) -> Recorded {
+    Recorded {
+        position,
+        recorded_at: datetime!(2024-04-16 09:00 +07:00),
+        actor_id: "u".to_owned(),
+        actor_name: "U".to_owned(),
+        actor_unit: "SO-KHCN".to_owned(),
+        actor_role: "reporter".to_owned(),
+    }
+}
+
+fn actor(role: Role, unit: &str) -> Actor {
+    Actor {
+        id: format!("{role}-{unit}"), name: "Người dùng".to_owned(), unit: UnitCode::parse(unit).unwrap(), role
+    }
+}
+
+fn reporter() -> Actor {
+    actor(Role::Reporter, "SO-KHCN")
+}
+
+fn planner() -> Actor {
+    actor(Role::Planner, "VP-UBND")
+}
+
+fn approver() -> Actor {
+    actor(Role::Approver, "VP-UBND")
+}
+
+fn text(value: &str) -> NonEmptyText {
+    NonEmptyText::parse(value, 1000).unwrap()
+}
+
+fn doc(value: &str) -> DocumentRef {
+    DocumentRef::parse(value).unwrap()
+}
+
+const TASK: TaskId = TaskId(Uuid::from_u128(1));
+const PLAN: PlanId = PlanId(Uuid::from_u128(2));
+const REPORT: ReportId = ReportId(Uuid::from_u128(3));
+const EXTENSION: ExtensionId = ExtensionId(Uuid::from_u128(4));
+
+fn assigned() -> TaskEvent {
+    TaskEvent::TaskAssigned(TaskAssigned {
+        task_id: TASK,
+        plan_id: PLAN,
+        section: SectionCode::parse("I").unwrap(),
+        number: TaskNumber::parse("1").unwrap(),
+        parent_id: None,
+        title: "Hỗ trợ 03 doanh nghiệp".to_owned(),
+        target: None,
+        deadline: Some(Deadline::parse_code("2024-11").unwrap()),
+        lead_unit: UnitCode::parse("SO-KHCN").unwrap(),
+        coordinating_units: vec![UnitCode::parse("SO-TC").unwrap()],
+        basis: vec![],
+    })
+}
+
+fn content(as_of: Date, summary: &str) -> ReportContent {
+    ReportContent { as_of, summary: text(summary), measures: vec![], progress: None, evidence: vec![] }
+}
+
+fn reported() -> TaskEvent {
+    TaskEvent::ProgressReported(ProgressReported {
+        report_id: REPORT,
+        content: content(date!(2024 - 04 - 15), "Đã khảo sát 25/25"),
+    })
+}
+
+fn decision(reason: &str) -> Decision {
+    Decision { reason: Some(text(reason)), basis: vec![], effective_on: date!(2024 - 05 - 01) }
+}
+
+fn extension_requested() -> TaskEvent {
+    TaskEvent::DeadlineExtensionRequested(DeadlineExtensionRequested {
+        extension_id: EXTENSION,
+        current_deadline: Deadline::parse_code("2024-11").unwrap(),
+        proposed_deadline: Deadline::parse_code("2024-12").unwrap(),
+        reason: text("chờ đấu thầu"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    })
+}
+
+#[test]
+fn the_lead_unit_files_a_report() {
+    let command = TaskCommand::FileReport {
+        report_id: REPORT,
+        content: content(date!(2024 - 04 - 15), "Đã khảo sát 25/25"),
+    };
+    given(vec![assigned()]).when(&reporter(), command).then(vec![reported()]);
+}
+
+#[test]
+fn a_coordinating_unit_files_a_report() {
+    let command = TaskCommand::FileReport {
+        report_id: REPORT,
+        content: content(date!(2024 - 04 - 15), "Đã khảo sát 25/25"),
+    };
+    given(vec![assigned()]).when(&actor(Role::Reporter, "SO-TC"), command).then(vec![reported()]);
+}
+
+#[test]
+fn another_unit_may_not_report() {
+    let command = TaskCommand::FileReport { report_id: REPORT, content: content(date!(2024 - 04 - 15), "x") };
+    given(vec![assigned()])
+        .when(&actor(Role::Reporter, "SO-NNPTNT"), command)
+        .then_error(|error| matches!(error, DomainError::Forbidden { .. }));
+}
+
+#[test]
+fn an_auditor_may_not_report() {
+    let command = TaskCommand::FileReport { report_id: REPORT, content: content(date!(2024 - 04 - 15), "x") };
+    given(vec![assigned()])
+        .when(&actor(Role::Auditor, "SO-KHCN"), command)
+        .then_error(|error| matches!(error, DomainError::Forbidden { .. }));
+}
+
+#[test]
+fn a_cancelled_task_takes_no_report() {
+    let command = TaskCommand::FileReport { report_id: REPORT, content: content(date!(2024 - 04 - 15), "x") };
+    given(vec![assigned(), TaskEvent::TaskCancelled(decision("điều chỉnh kế hoạch"))])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::StateConflict { .. }));
+}
+
+#[test]
+fn a_report_id_is_used_once() {
+    let command = TaskCommand::FileReport { report_id: REPORT, content: content(date!(2024 - 04 - 16), "x") };
+    given(vec![assigned(), reported()])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::StateConflict { .. }));
+}
+
+#[test]
+fn a_correction_is_a_new_event_with_its_reason() {
+    let corrected = content(date!(2024 - 04 - 15), "Đã khảo sát 24/25");
+    let command =
+        TaskCommand::CorrectReport {
+            report_id: REPORT, reason: text("nhầm số liệu"), content: corrected.clone()
+        };
+    given(vec![assigned(), reported()]).when(&reporter(), command).then(vec![TaskEvent::ReportCorrected(
+        ReportCorrected { report_id: REPORT, reason: text("nhầm số liệu"), content: corrected },
+    )]);
+}
+
+#[test]
+fn a_correction_of_an_unknown_report_is_not_found() {
+    let command = TaskCommand::CorrectReport {
+        report_id: ReportId(Uuid::from_u128(99)),
+        reason: text("x"),
+        content: content(date!(2024 - 04 - 15), "y"),
+    };
+    given(vec![assigned(), reported()])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::NotFound { .. }));
+}
+
+#[test]
+fn a_correction_that_changes_nothing_is_refused() {
+    let command = TaskCommand::CorrectReport {
+        report_id: REPORT,
+        reason: text("x"),
+        content: content(date!(2024 - 04 - 15), "Đã khảo sát 25/25"),
+    };
+    given(vec![assigned(), reported()])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::Invalid { .. }));
+}
+
+#[test]
+fn the_folded_report_keeps_every_version() {
+    let corrected = TaskEvent::ReportCorrected(ReportCorrected {
+        report_id: REPORT,
+        reason: text("nhầm số liệu"),
+        content: content(date!(2024 - 04 - 15), "Đã khảo sát 24/25"),
+    });
+    let events = [assigned(), reported(), corrected];
+    let recorded = recorded(1);
+    let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+    let report = task.report(REPORT).unwrap();
+    assert_eq!(report.versions.len(), 2);
+    assert_eq!(report.current.summary.as_str(), "Đã khảo sát 24/25");
+    assert_eq!(report.versions[0].content.summary.as_str(), "Đã khảo sát 25/25");
+    assert_eq!(task.version, 3);
+    assert_eq!(task.progress(), Progress::InProgress);
+}
+
+#[test]
+fn an_extension_is_requested_with_the_current_deadline_kept() {
+    let command = TaskCommand::RequestExtension {
+        extension_id: EXTENSION,
+        proposed_deadline: Deadline::parse_code("2024-12").unwrap(),
+        reason: text("chờ đấu thầu"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    };
+    given(vec![assigned()]).when(&reporter(), command).then(vec![extension_requested()]);
+}
+
+#[test]
+fn an_extension_must_move_the_deadline_later() {
+    let command = TaskCommand::RequestExtension {
+        extension_id: EXTENSION,
+        proposed_deadline: Deadline::parse_code("2024-10").unwrap(),
+        reason: text("x"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    };
+    given(vec![assigned()])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::Invalid { field, .. } if field == "proposed_deadline"));
+}
+
+#[test]
+fn only_one_extension_is_pending_at_a_time() {
+    let command = TaskCommand::RequestExtension {
+        extension_id: ExtensionId(Uuid::from_u128(5)),
+        proposed_deadline: Deadline::parse_code("2025").unwrap(),
+        reason: text("x"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 02),
+    };
+    given(vec![assigned(), extension_requested()])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::StateConflict { .. }));
+}
+
+#[test]
+fn the_assigner_approves_an_extension_citing_a_document() {
+    let basis = vec![doc("Công văn số 1941/UBND-TH ngày 06/3/2024")];
+    let command = TaskCommand::ApproveExtension {
+        extension_id: EXTENSION,
+        new_deadline: None,
+        basis: basis.clone(),
+        note: None,
+        effective_on: date!(2024 - 05 - 03),
+    };
+    let approved = TaskEvent::DeadlineExtensionApproved(DeadlineExtensionApproved {
+        extension_id: EXTENSION,
+        new_deadline: Deadline::parse_code("2024-12").unwrap(),
+        basis,
+        note: None,
+        effective_on: date!(2024 - 05 - 03),
+    });
+    given(vec![assigned(), extension_requested()]).when(&approver(), command).then(vec![approved.clone()]);
+
+    let recorded = recorded(1);
+    let events = [assigned(), extension_requested(), approved];
+    let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+    assert_eq!(task.deadline, Some(Deadline::parse_code("2024-12").unwrap()));
+    assert_eq!(task.original_deadline, Some(Deadline::parse_code("2024-11").unwrap()));
+}
+
+#[test]
+fn an_approval_without_a_document_is_refused() {
+    let command = TaskCommand::ApproveExtension {
+        extension_id: EXTENSION,
+        new_deadline: None,
+        basis: vec![],
+        note: None,
+        effective_on: date!(2024 - 05 - 03),
+    };
+    given(vec![assigned(), extension_requested()])
+        .when(&approver(), command)
+        .then_error(|error| matches!(error, DomainError::Invalid { field, .. } if field == "basis"));
+}
+
+#[test]
+fn an_approver_may_not_decide_on_its_own_units_task() {
+    let command = TaskCommand::RejectExtension {
+        extension_id: EXTENSION,
+        reason: text("x"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 03),
+    };
+    given(vec![assigned(), extension_requested()])
+        .when(&actor(Role::Approver, "SO-KHCN"), command)
+        .then_error(|error| matches!(error, DomainError::Forbidden { .. }));
+}
+
+#[test]
+fn a_reporter_may_not_approve_an_extension() {
+    let command = TaskCommand::ApproveExtension {
+        extension_id: EXTENSION,
+        new_deadline: None,
+        basis: vec![doc("Công văn số 1941/UBND-TH ngày 06/3/2024")],
+        note: None,
+        effective_on: date!(2024 - 05 - 03),
+    };
+    given(vec![assigned(), extension_requested()])
+        .when(&reporter(), command)
+        .then_error(|error| matches!(error, DomainError::Forbidden { .. }));
+}
+
+#[test]
+fn a_rejected_extension_keeps_the_deadline() {
+    let command = TaskCommand::RejectExtension {
+        extension_id: EXTENSION,
+        reason: text("không có căn cứ"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 03),
+    };
+    let rejected = TaskEvent::DeadlineExtensionRejected(DeadlineExtensionRejected {
+        extension_id: EXTENSION,
+        reason: text("không có căn cứ"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 03),
+    });
+    given(vec![assigned(), extension_requested()]).when(&approver(), command).then(vec![rejected.clone()]);
+    let recorded = recorded(1);
+    let events = [assigned(), extension_requested(), rejected];
+    let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+    assert_eq!(task.deadline, Some(Deadline::parse_code("2024-11").unwrap()));
+}
+
+#[test]
+fn completion_is_reported_then_confirmed() {
+    let completion = TaskEvent::CompletionReported(CompletionReported {
+        as_of: date!(2024 - 10 - 20),
+        summary: text("Đã hỗ trợ 03 doanh nghiệp"),
+        evidence: vec![],
+    });
+    let command = TaskCommand::ReportCompletion {
+        as_of: date!(2024 - 10 - 20),
+        summary: text("Đã hỗ trợ 03 doanh nghiệp"),
+        evidence: vec![],
+    };
+    given(vec![assigned()]).when(&reporter(), command).then(vec![completion.clone()]);
+
+    let confirm = TaskCommand::ConfirmCompletion { basis: vec![], note: None, effective_on: date!(2024 - 10 - 25) };
+    let confirmed =
+        TaskEvent::CompletionConfirmed(Decision { reason: None, basis: vec![], effective_on: date!(2024 - 10 - 25) });
+    given(vec![assigned(), completion.clone()]).when(&approver(), confirm).then(vec![confirmed.clone()]);
+
+    let recorded = recorded(1);
+    let events = [assigned(), completion, confirmed];
+    let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+    assert_eq!(task.progress(), Progress::Done);
+    assert_eq!(task.timeliness(date!(2024 - 12 - 31), 7), Timeliness::DoneOnTime);
+}
+
+#[test]
+fn a_rejected_completion_reopens_the_task() {
+    let completion = TaskEvent::CompletionReported(CompletionReported {
+        as_of: date!(2024 - 12 - 05),
+        summary: text("xong"),
+        evidence: vec![],
+    });
+    let command = TaskCommand::RejectCompletion {
+        reason: text("thiếu hồ sơ"),
+        basis: vec![],
+        effective_on: date!(2024 - 12 - 06),
+    };
+    let rejected = TaskEvent::CompletionRejected(Decision {
+        reason: Some(text("thiếu hồ sơ")),
+        basis: vec![],
+        effective_on: date!(2024 - 12 - 06),
+    });
+    given(vec![assigned(), completion.clone()]).when(&approver(), command).then(vec![rejected.clone()]);
+    let recorded = recorded(1);
+    let events = [assigned(), completion, rejected];
+    let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+    assert_eq!(task.progress(), Progress::NotStarted);
+    assert_eq!(task.timeliness(date!(2024 - 12 - 06), 7), Timeliness::Overdue { days_overdue: 6 });
+}
+
+#[test]
+fn confirmation_needs_a_reported_completion() {
+    let command = TaskCommand::ConfirmCompletion { basis: vec![], note: None, effective_on: date!(2024 - 10 - 25) };
+    given(vec![assigned()])
+        .when(&approver(), command)
+        .then_error(|error| matches!(error, DomainError::StateConflict { .. }));
+}
+
+#[test]
+fn a_planner_suspends_cancels_transfers_and_reopens() {
+    let suspend =
+        TaskCommand::Suspend { reason: text("chờ kinh phí"), basis: vec![], effective_on: date!(2024 - 05 - 01) };
+    given(vec![assigned()]).when(&planner(), suspend).then(vec![TaskEvent::TaskSuspended(Decision {
+        reason: Some(text("chờ kinh phí")),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    })]);
+
+    let cancel =
+        TaskCommand::Cancel {
+            reason: text("điều chỉnh kế hoạch"), basis: vec![], effective_on: date!(2024 - 05 - 01)
+        };
+    given(vec![assigned()])
+        .when(&planner(), cancel)
+        .then(vec![TaskEvent::TaskCancelled(decision("điều chỉnh kế hoạch"))]);
+
+    let transfer = TaskCommand::Transfer {
+        to_unit: UnitCode::parse("SO-TTTT").unwrap(),
+        reason: text("đúng chức năng"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    };
+    given(vec![assigned()]).when(&planner(), transfer).then(vec![TaskEvent::TaskTransferred(TaskTransferred {
+        to_unit: UnitCode::parse("SO-TTTT").unwrap(),
+        reason: text("đúng chức năng"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    })]);
+
+    let reopen =
+        TaskCommand::Reopen { reason: text("khôi phục"), basis: vec![], effective_on: date!(2024 - 05 - 01) };
+    given(vec![assigned(), TaskEvent::TaskCancelled(decision("x"))])
+        .when(&planner(), reopen)
+        .then(vec![TaskEvent::TaskReopened(decision("khôi phục"))]);
+}
+
+#[test]
+fn a_reporter_may_not_cancel() {
+    let cancel = TaskCommand::Cancel { reason: text("x"), basis: vec![], effective_on: date!(2024 - 05 - 01) };
+    given(vec![assigned()])
+        .when(&reporter(), cancel)
+        .then_error(|error| matches!(error, DomainError::Forbidden { .. }));
+}
+
+#[test]
+fn an_open_task_is_not_reopened() {
+    let reopen = TaskCommand::Reopen { reason: text("x"), basis: vec![], effective_on: date!(2024 - 05 - 01) };
+    given(vec![assigned()])
+        .when(&planner(), reopen)
+        .then_error(|error| matches!(error, DomainError::StateConflict { .. }));
+}
+
+#[test]
+fn a_transfer_goes_to_another_unit() {
+    let transfer = TaskCommand::Transfer {
+        to_unit: UnitCode::parse("SO-KHCN").unwrap(),
+        reason: text("x"),
+        basis: vec![],
+        effective_on: date!(2024 - 05 - 01),
+    };
+    given(vec![assigned()])
+        .when(&planner(), transfer)
+        .then_error(|error| matches!(error, DomainError::Invalid { field, .. } if field == "to_unit"));
+}
+
+#[test]
+fn timeliness_counts_days_overdue_and_due_soon() {
+    let recorded = recorded(1);
+    let events = [assigned()];
+    let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+    assert_eq!(task.timeliness(date!(2024 - 11 - 25), 7), Timeliness::DueSoon { days_left: 5 });
+    assert_eq!(task.timeliness(date!(2024 - 04 - 15), 7), Timeliness::OnTime { days_left: 229 });
+    assert_eq!(task.timeliness(date!(2024 - 12 - 10), 7), Timeliness::Overdue { days_overdue: 10 });
+}
+
+fn plan_with_sections() -> Plan {
+    let command = CreatePlan {
+        plan_id: PLAN,
+        agency: UnitCode::parse("SO-KHCN").unwrap(),
+        year: 2024,
+        title: text("Nhiệm vụ trọng tâm năm 2024"),
+        basis: vec![doc("QĐ số 184/QĐ-UBND ngày 24/01/2024")],
+        sections: vec![
+            Section { code: SectionCode::parse("I").unwrap(), title: text("NHIỆM VỤ TRỌNG TÂM") },
+            Section { code: SectionCode::parse("II").unwrap(), title: text("NHIỆM VỤ CHẤP THUẬN") },
+        ],
+    };
+    let events = plan::create_plan(None, command, &planner()).unwrap();
+    Plan::fold(&events).unwrap()
+}
+
+fn assign(number: &str, parent_id: Option<TaskId>, task_id: u128) -> AssignTask {
+    AssignTask {
+        task_id: TaskId(Uuid::from_u128(task_id)),
+        section: SectionCode::parse("I").unwrap(),
+        number: TaskNumber::parse(number).unwrap(),
+        parent_id,
+        title: "Chỉ tiêu".to_owned(),
+        target: None,
+        deadline: None,
+        lead_unit: UnitCode::parse("SO-KHCN").unwrap(),
+        coordinating_units: vec![],
+        basis: vec![],
+    }
+}
+
+#[test]
+fn a_plan_registers_tasks_and_keeps_numbers_unique() {
+    let mut plan = plan_with_sections();
+    let (registered, assigned) = plan::assign_task(&plan, None, assign("1", None, 10), &planner()).unwrap();
+    assert_eq!(assigned.number.to_string(), "1");
+    plan = Plan::evolve(Some(plan), &registered).unwrap();
+    let duplicate = plan::assign_task(&plan, None, assign("1", None, 11), &planner());
+    assert!(matches!(duplicate, Err(DomainError::StateConflict { .. })));
+    let reporter_try = plan::assign_task(&plan, None, assign("2", None, 12), &reporter());
+    assert!(matches!(reporter_try, Err(DomainError::Forbidden { .. })));
+}
+
+#[test]
+fn an_indicator_needs_its_task() {
+    let mut plan = plan_with_sections();
+    let (registered, parent_assigned) = plan::assign_task(&plan, None, assign("2", None, 20), &planner()).unwrap();
+    plan = Plan::evolve(Some(plan), &registered).unwrap();
+    let recorded = recorded(1);
+    let parent_event = TaskEvent::TaskAssigned(parent_assigned);
+    let parent = Task::fold([(&parent_event, &recorded)]).unwrap();
+
+    let orphan = plan::assign_task(&plan, None, assign("2.1", None, 21), &planner());
+    assert!(matches!(orphan, Err(DomainError::Invalid { field, .. }) if field == "parent_id"));
+    let wrong_number = plan::assign_task(&plan, Some(&parent), assign("3.1", Some(parent.task_id), 22), &planner());
+    assert!(matches!(wrong_number, Err(DomainError::Invalid { field, .. }) if field == "number"));
+    let (_, indicator) =
+        plan::assign_task(&plan, Some(&parent), assign("2.1", Some(parent.task_id), 23), &planner()).unwrap();
+    assert_eq!(indicator.parent_id, Some(parent.task_id));
+}
+
+#[test]
+fn a_plan_section_must_exist() {
+    let plan = plan_with_sections();
+    let mut command = assign("1", None, 30);
+    command.section = SectionCode::parse("III").unwrap();
+    let result = plan::assign_task(&plan, None, command, &planner());
+    assert!(matches!(result, Err(DomainError::Invalid { field, .. }) if field == "section"));
+}
+
+#[test]
+fn stored_task_event_json_is_stable() {
+    let json = serde_json_of(&assigned());
+    insta::assert_snapshot!(json);
+    let json = serde_json_of(&reported());
+    insta::assert_snapshot!(json);
+}
+
+#[test]
+fn stored_plan_event_json_is_stable() {
+    let plan = plan_with_sections();
+    let event = PlanEvent::PlanCreated(plan::PlanCreated {
+        plan_id: plan.plan_id,
+        agency: plan.agency,
+        year: plan.year,
+        title: plan.title,
+        basis: plan.basis,
+        sections: plan.sections,
+    });
+    insta::assert_snapshot!(serde_json_of(&event));
+}
+
+fn serde_json_of<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(value: &T) -> String {
+    let json = serde_json::to_string_pretty(value).unwrap();
+    let back: T = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, value, "stored JSON must decode to the same event");
+    json
+}

@@ -1,0 +1,166 @@
+//! The PostgreSQL backend of the event store, for deployments: the [`event_store::EventStore`] contract over the
+//! schema in `migrations/`, which [`PostgresEventStore::connect`] applies.
+//!
+//! # Gap-free order across processes
+//!
+//! Every append transaction first locks the single row of `log_head` (`SELECT … FOR UPDATE`). Writers, in this
+//! process or any other, therefore run one after another: a transaction reads the head, takes the next positions,
+//! and holds the lock until it commits, so the next writer's positions are taken only after those events are
+//! visible. Commit order is position order, and a reader that follows `read_all` from its last seen position can
+//! never see position *n + 1* before *n*: no event is ever skipped. `recorded_at` comes from `clock_timestamp()`
+//! read after the lock, truncated to microseconds, so it does not decrease along the log either.
+//!
+//! The lock makes appends sequential; throughput comes from [`event_store::group_commit`]: each process's
+//! concurrent appends are batched into one transaction, one lock round and one commit.
+//!
+//! Code map: this file holds the store and its reads; `append.rs` the batched append transaction; `rows.rs` the
+//! mapping between rows and events.
+
+#[macro_use]
+mod rows;
+mod append;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use event_store::batch::IdempotencyRecord;
+use event_store::group_commit::{GroupCommit, GroupCommitConfig};
+use event_store::{
+    AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, RecordedEvent, StoreError, StreamId,
+};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Row};
+
+use crate::append::PostgresBatchAppender;
+use crate::rows::{event_from_row, idempotency_record_from_row, position_from_i64, store_error, to_i64};
+
+/// An event store in a PostgreSQL database. Appends go through one group-commit writer task per instance;
+/// reads use the pool directly.
+#[derive(Debug)]
+pub struct PostgresEventStore {
+    pool: PgPool,
+    writer: GroupCommit,
+}
+
+impl PostgresEventStore {
+    /// Connects to `url` (`postgres://user@host:port/database`), applies the migrations, and starts the writer.
+    /// Fails at once with [`StoreError::Unavailable`] when the server does not answer (the pool itself would keep
+    /// retrying until its acquire timeout).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| StoreError::Backend(format!("invalid PostgreSQL URL: {error}")))?;
+        let probe = PgConnection::connect_with(&options).await.map_err(store_error)?;
+        // The probe only proved that the server answers; the pool makes its own connections.
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(store_error)?;
+        Self::from_pool(pool).await
+    }
+
+    /// Uses an existing pool: applies the migrations and starts the writer. Must run inside a tokio runtime.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        Self::from_pool_with(pool, GroupCommitConfig::default()).await
+    }
+
+    /// [`Self::from_pool`] with explicit group-commit bounds.
+    pub async fn from_pool_with(pool: PgPool, group_commit: GroupCommitConfig) -> Result<Self, StoreError> {
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|error| StoreError::Backend(format!("cannot apply the event store migrations: {error}")))?;
+        let writer = GroupCommit::spawn(PostgresBatchAppender { pool: pool.clone() }, group_commit);
+        Ok(PostgresEventStore { pool, writer })
+    }
+
+    /// The pool the store reads and writes through, for operations and tests. Writing to the event tables
+    /// through it bypasses the chain, and `taskledger verify` will say so.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Answers the appends already queued, stops the writer and closes the pool.
+    pub async fn close(self) {
+        self.writer.shutdown().await;
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresEventStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        self.writer.append(request).await
+    }
+
+    async fn find_idempotent(&self, idempotency: &Idempotency) -> Result<Option<AppendOutcome>, AppendError> {
+        let row = sqlx::query("SELECT key, fingerprint, outcome FROM idempotency_keys WHERE key = $1")
+            .bind(idempotency.key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let (_, record): (_, IdempotencyRecord) = idempotency_record_from_row(&row)?;
+        record.replay(idempotency).map(Some)
+    }
+
+    async fn read_stream(&self, stream_id: &StreamId, after_version: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"))
+            .bind(stream_id.as_str())
+            .bind(to_i64(after_version))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE global_position > $1 ORDER BY global_position LIMIT $2"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_by_type(
+        &self,
+        event_types: &[&str],
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if event_types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(select_events!(
+            "WHERE event_type = ANY($1) AND global_position > $2 ORDER BY global_position LIMIT $3"
+        ))
+        .bind(event_types)
+        .bind(to_i64(after_position))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn head(&self) -> Result<LogHead, StoreError> {
+        let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error)?;
+        let position = position_from_i64(row.try_get("position").map_err(store_error)?)?;
+        Ok(LogHead { position, hash: row.try_get("hash").map_err(store_error)? })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(store_error)?;
+        Ok(())
+    }
+}

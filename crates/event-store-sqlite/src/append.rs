@@ -1,0 +1,186 @@
+//! The append transaction: one `BEGIN IMMEDIATE` transaction per group-commit batch on the single writer
+//! connection. Reads what the batch needs to be judged, lets [`event_store::batch::plan_batch`] decide, and writes
+//! the plan with multi-row `INSERT`s.
+
+use std::collections::{HashMap, HashSet};
+
+use async_trait::async_trait;
+use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
+use event_store::canonical::{canonical_json, format_effective_date, format_recorded_at, parse_recorded_at};
+use event_store::group_commit::BatchAppender;
+use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, RecordedEvent, StoreError, StreamId};
+use sqlx::sqlite::{Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Row, SqliteConnection};
+use time::OffsetDateTime;
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::rows::{idempotency_record_from_row, position_from_i64, store_error, to_i64};
+
+/// Rows per `INSERT` statement: 18 columns × 200 rows stays far below SQLite's limit of bound parameters.
+const ROWS_PER_INSERT: usize = 200;
+
+pub(crate) struct SqliteBatchAppender {
+    /// A pool of exactly one connection: the writer.
+    pub(crate) pool: SqlitePool,
+}
+
+#[async_trait]
+impl BatchAppender for SqliteBatchAppender {
+    #[instrument(skip_all, fields(n_requests = batch.len(), n_events = tracing::field::Empty))]
+    async fn append_batch(
+        &self,
+        batch: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
+        let lookups = BatchLookups::of(&batch);
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)?;
+        let state = read_stored_state(&mut transaction, &lookups).await?;
+        let plan = plan_batch(batch, state)?;
+        tracing::Span::current().record("n_events", plan.events.len());
+        if plan.writes_anything() {
+            write_plan(&mut transaction, &plan).await?;
+        }
+        transaction.commit().await.map_err(store_error)?;
+        Ok(plan.replies)
+    }
+}
+
+async fn read_stored_state(
+    connection: &mut SqliteConnection,
+    lookups: &BatchLookups,
+) -> Result<StoredState, StoreError> {
+    let head_row = sqlx::query("SELECT position, hash, recorded_at FROM log_head WHERE id = 1")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(store_error)?;
+    let head = LogHead {
+        position: position_from_i64(head_row.try_get("position").map_err(store_error)?)?,
+        hash: head_row.try_get("hash").map_err(store_error)?,
+    };
+    let head_recorded_at: Option<String> = head_row.try_get("recorded_at").map_err(store_error)?;
+    let head_recorded_at = head_recorded_at
+        .map(|text| {
+            parse_recorded_at(&text).map_err(|error| StoreError::Corrupt {
+                position: head.position,
+                reason: format!("head recorded_at {text:?}: {error}"),
+            })
+        })
+        .transpose()?;
+
+    let stream_ids: Vec<&str> = lookups.stream_ids.iter().map(StreamId::as_str).collect();
+    let version_rows = sqlx::query(
+        "SELECT stream_id, max(stream_version) AS version FROM events \
+         WHERE stream_id IN (SELECT value FROM json_each(?1)) GROUP BY stream_id",
+    )
+    .bind(json_array(&stream_ids)?)
+    .fetch_all(&mut *connection)
+    .await
+    .map_err(store_error)?;
+    let mut stream_versions = HashMap::with_capacity(version_rows.len());
+    for row in version_rows {
+        let version = position_from_i64(row.try_get("version").map_err(store_error)?)?;
+        stream_versions.insert(StreamId(row.try_get("stream_id").map_err(store_error)?), version);
+    }
+
+    let mut idempotency_records: HashMap<Uuid, IdempotencyRecord> = HashMap::new();
+    if !lookups.idempotency_keys.is_empty() {
+        let rows = sqlx::query(
+            "SELECT key, fingerprint, outcome FROM idempotency_keys WHERE key IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(json_array(&lookups.idempotency_keys)?)
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(store_error)?;
+        for row in rows {
+            let (key, record) = idempotency_record_from_row(&row)?;
+            idempotency_records.insert(key, record);
+        }
+    }
+
+    let existing_event_ids: Vec<String> =
+        sqlx::query_scalar("SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?1))")
+            .bind(json_array(&lookups.event_ids)?)
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(store_error)?;
+    let existing_event_ids = existing_event_ids
+        .iter()
+        .map(|text| {
+            Uuid::parse_str(text).map_err(|error| StoreError::Backend(format!("stored event id {text:?}: {error}")))
+        })
+        .collect::<Result<HashSet<Uuid>, StoreError>>()?;
+
+    Ok(StoredState {
+        head,
+        head_recorded_at,
+        now: OffsetDateTime::now_utc(),
+        stream_versions,
+        idempotency_records,
+        existing_event_ids,
+    })
+}
+
+async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Result<(), StoreError> {
+    for events in plan.events.chunks(ROWS_PER_INSERT) {
+        insert_events(connection, events).await?;
+    }
+    if !plan.idempotency_records.is_empty() {
+        let mut outcomes = Vec::with_capacity(plan.idempotency_records.len());
+        for new_record in &plan.idempotency_records {
+            let outcome = serde_json::to_string(&new_record.record.outcome)
+                .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
+            outcomes.push((new_record.key.to_string(), new_record.record.fingerprint.as_str(), outcome));
+        }
+        for chunk in outcomes.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO idempotency_keys (key, fingerprint, outcome) ");
+            insert.push_values(chunk, |mut row, (key, fingerprint, outcome)| {
+                row.push_bind(key.as_str()).push_bind(*fingerprint).push_bind(outcome.as_str());
+            });
+            insert.build().execute(&mut *connection).await.map_err(store_error)?;
+        }
+    }
+    sqlx::query("UPDATE log_head SET position = ?1, hash = ?2, recorded_at = ?3 WHERE id = 1")
+        .bind(to_i64(plan.head.position))
+        .bind(&plan.head.hash)
+        .bind(format_recorded_at(plan.recorded_at))
+        .execute(&mut *connection)
+        .await
+        .map_err(store_error)?;
+    Ok(())
+}
+
+async fn insert_events(connection: &mut SqliteConnection, events: &[RecordedEvent]) -> Result<(), StoreError> {
+    let mut insert = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
+         effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
+         causation_id, payload, prev_hash, hash) ",
+    );
+    insert.push_values(events, |mut row, event| {
+        row.push_bind(to_i64(event.global_position))
+            .push_bind(event.event_id.to_string())
+            .push_bind(event.stream_id.as_str())
+            .push_bind(to_i64(event.stream_version))
+            .push_bind(event.event_type.as_str())
+            .push_bind(i64::from(event.schema_version))
+            .push_bind(event.effective_date.map(format_effective_date))
+            .push_bind(format_recorded_at(event.recorded_at))
+            .push_bind(event.actor.id.as_str())
+            .push_bind(event.actor.name.as_str())
+            .push_bind(event.actor.unit.as_str())
+            .push_bind(event.actor.role.as_str())
+            .push_bind(event.command_id.to_string())
+            .push_bind(event.correlation_id.to_string())
+            .push_bind(event.causation_id.map(|id| id.to_string()))
+            .push_bind(canonical_json(&event.payload))
+            .push_bind(event.prev_hash.as_str())
+            .push_bind(event.hash.as_str());
+    });
+    insert.build().execute(&mut *connection).await.map_err(store_error)?;
+    Ok(())
+}
+
+/// A JSON array of the values, for `IN (SELECT value FROM json_each(?))`: one parameter for any number of values.
+fn json_array<T: serde::Serialize>(values: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(values)
+        .map_err(|error| StoreError::Backend(format!("cannot serialise lookup values: {error}")))
+}

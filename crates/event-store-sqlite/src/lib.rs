@@ -1,0 +1,164 @@
+//! The SQLite backend of the event store, the embedded default: the [`event_store::EventStore`] contract in one
+//! database file, with the schema in `migrations/`, which [`SqliteEventStore::open`] applies.
+//!
+//! # Gap-free order
+//!
+//! All appends of a store go through one writer connection, fed by one [`event_store::group_commit`] task that
+//! batches concurrent appends into one `BEGIN IMMEDIATE` transaction. `BEGIN IMMEDIATE` takes SQLite's write lock
+//! at the start, so even a second store on the same file (another process) waits for it (up to the busy timeout)
+//! instead of interleaving: there is one writer at a time, each transaction reads the head it continues, and
+//! commit order is position order. Reads go through a small pool of read-only connections; in WAL mode each
+//! query sees a committed snapshot, which is always a prefix of the log, so a reader never sees a gap that is
+//! filled later. `recorded_at` is the writer's clock, never earlier than the head's.
+//!
+//! The file is opened in WAL journal mode with `synchronous = FULL` (a committed append survives a power cut),
+//! foreign keys on and a busy timeout.
+//!
+//! Code map: this file holds the store and its reads; `append.rs` the batched append transaction; `rows.rs` the
+//! mapping between rows and events.
+
+#[macro_use]
+mod rows;
+mod append;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use event_store::group_commit::{GroupCommit, GroupCommitConfig};
+use event_store::{
+    AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, RecordedEvent, StoreError, StreamId,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+use crate::append::SqliteBatchAppender;
+use crate::rows::{event_from_row, idempotency_record_from_row, position_from_i64, store_error, to_i64};
+
+/// How long a writer waits for another process's write lock before its append fails as unavailable.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An event store in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteEventStore {
+    readers: SqlitePool,
+    writer_pool: SqlitePool,
+    writer: GroupCommit,
+}
+
+impl SqliteEventStore {
+    /// Opens the store in the file at `path`, creating the file if it is missing, applies the migrations and
+    /// starts the writer. Must run inside a tokio runtime.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, GroupCommitConfig::default()).await
+    }
+
+    /// [`Self::open`] with explicit group-commit bounds.
+    pub async fn open_with(path: &Path, group_commit: GroupCommitConfig) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().create_if_missing(true))
+            .await
+            .map_err(store_error)?;
+        sqlx::migrate!("./migrations")
+            .run(&writer_pool)
+            .await
+            .map_err(|error| StoreError::Backend(format!("cannot apply the event store migrations: {error}")))?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(store_error)?;
+        let writer = GroupCommit::spawn(SqliteBatchAppender { pool: writer_pool.clone() }, group_commit);
+        Ok(SqliteEventStore { readers, writer_pool, writer })
+    }
+
+    /// Answers the appends already queued, stops the writer and closes the file.
+    pub async fn close(self) {
+        self.writer.shutdown().await;
+        self.writer_pool.close().await;
+        self.readers.close().await;
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteEventStore {
+    async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        self.writer.append(request).await
+    }
+
+    async fn find_idempotent(&self, idempotency: &Idempotency) -> Result<Option<AppendOutcome>, AppendError> {
+        let row = sqlx::query("SELECT key, fingerprint, outcome FROM idempotency_keys WHERE key = ?1")
+            .bind(idempotency.key.to_string())
+            .fetch_optional(&self.readers)
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let (_, record) = idempotency_record_from_row(&row)?;
+        record.replay(idempotency).map(Some)
+    }
+
+    async fn read_stream(&self, stream_id: &StreamId, after_version: u64) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE stream_id = ?1 AND stream_version > ?2 ORDER BY stream_version"))
+            .bind(stream_id.as_str())
+            .bind(to_i64(after_version))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE global_position > ?1 ORDER BY global_position LIMIT ?2"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_by_type(
+        &self,
+        event_types: &[&str],
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if event_types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let event_types = serde_json::to_string(event_types)
+            .map_err(|error| StoreError::Backend(format!("cannot serialise event types: {error}")))?;
+        let rows = sqlx::query(select_events!(
+            "WHERE event_type IN (SELECT value FROM json_each(?1)) AND global_position > ?2 \
+             ORDER BY global_position LIMIT ?3"
+        ))
+        .bind(event_types)
+        .bind(to_i64(after_position))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.readers)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn head(&self) -> Result<LogHead, StoreError> {
+        let row = sqlx::query("SELECT position, hash FROM log_head WHERE id = 1")
+            .fetch_one(&self.readers)
+            .await
+            .map_err(store_error)?;
+        let position = position_from_i64(row.try_get("position").map_err(store_error)?)?;
+        Ok(LogHead { position, hash: row.try_get("hash").map_err(store_error)? })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.readers).await.map_err(store_error)?;
+        Ok(())
+    }
+}

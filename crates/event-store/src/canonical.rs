@@ -1,0 +1,119 @@
+//! The canonical form of a stored event and the hash chain over the log.
+//!
+//! This is the one definition that the backends (when they append, through [`crate::batch`]), [`crate::verify`]
+//! (when it checks) and third parties (reading `docs/event-hash-chain.md`) share. Everything here is a
+//! compatibility contract: changing a member name, a format or the order of the hashed bytes changes every hash
+//! of every existing log.
+//!
+//! In short: `hash_n = SHA-256(raw 32 bytes of hash_(n-1) || JCS(envelope_n))`, lowercase hex, with 32 zero bytes
+//! before position 1. The envelope is a JSON object of the event's provenance and payload, canonicalised with
+//! RFC 8785 (JSON Canonicalization Scheme), so that any language with a JCS library (or, for payloads of strings,
+//! integers, booleans and nulls, a plain sorted-keys compact JSON writer) can recompute it.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::RecordedEvent;
+
+/// The `prev_hash` of the event at position 1, and the head hash of an empty log: 32 zero bytes in hex.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The RFC 8785 bytes of the event's envelope: an object with exactly the members `global_position`, `event_id`,
+/// `stream_id`, `stream_version`, `event_type`, `schema_version`, `effective_date`, `recorded_at`, `actor`
+/// (`id`, `name`, `unit`, `role`), `command_id`, `correlation_id`, `causation_id` and `payload`.
+///
+/// `prev_hash` and `hash` are not part of the envelope; the chain adds them in [`chain_hash`].
+pub fn canonical_bytes(event: &RecordedEvent) -> Vec<u8> {
+    let envelope = json!({
+        "global_position": event.global_position,
+        "event_id": event.event_id.hyphenated().to_string(),
+        "stream_id": event.stream_id.as_str(),
+        "stream_version": event.stream_version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "effective_date": event.effective_date.map(format_effective_date),
+        "recorded_at": format_recorded_at(event.recorded_at),
+        "actor": {
+            "id": event.actor.id,
+            "name": event.actor.name,
+            "unit": event.actor.unit,
+            "role": event.actor.role,
+        },
+        "command_id": event.command_id.hyphenated().to_string(),
+        "correlation_id": event.correlation_id.hyphenated().to_string(),
+        "causation_id": event.causation_id.map(|id| id.hyphenated().to_string()),
+        "payload": event.payload,
+    });
+    canonical_json(&envelope).into_bytes()
+}
+
+/// The RFC 8785 text of any JSON value. Backends store each payload in this form, so that the stored text is
+/// byte for byte what the hash covers.
+///
+/// JCS writes every number as an IEEE 754 double would print in ECMAScript: integers beyond ±2^53 lose precision.
+/// Payloads should keep to I-JSON (RFC 7493) numbers.
+pub fn canonical_json(value: &Value) -> String {
+    // A `serde_json::Value` cannot hold NaN or infinities and its keys are valid strings, which are the only
+    // inputs the canonicaliser refuses, so this cannot fail.
+    serde_json_canonicalizer::to_string(value).expect("a serde_json::Value always has a canonical form")
+}
+
+/// `SHA-256(prev_hash as 32 raw bytes || canonical)`, in lowercase hex.
+///
+/// # Panics
+///
+/// If `prev_hash_hex` is not 64 hex digits. Check untrusted input with [`is_hash`] first.
+pub fn chain_hash(prev_hash_hex: &str, canonical: &[u8]) -> String {
+    let mut prev_hash = [0u8; 32];
+    hex::decode_to_slice(prev_hash_hex, &mut prev_hash).expect("prev_hash must be 64 hex digits");
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash);
+    hasher.update(canonical);
+    hex::encode(hasher.finalize())
+}
+
+/// Whether `text` has the form of a chain hash: exactly 64 lowercase hex digits.
+pub fn is_hash(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `recorded_at` as the envelope writes it: UTC, microseconds, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+/// Finer digits are truncated, not rounded.
+pub fn format_recorded_at(recorded_at: OffsetDateTime) -> String {
+    let utc = truncate_to_micros(recorded_at.to_offset(UtcOffset::UTC));
+    // Formatting a date-time with a four-digit year into this description cannot fail.
+    utc.format(RECORDED_AT_FORMAT).expect("recorded_at is formattable")
+}
+
+/// Reads what [`format_recorded_at`] wrote (exactly six fractional digits and a `Z`).
+pub fn parse_recorded_at(text: &str) -> Result<OffsetDateTime, time::error::Parse> {
+    Ok(PrimitiveDateTime::parse(text, RECORDED_AT_FORMAT)?.assume_utc())
+}
+
+/// Drops the nanoseconds below the microsecond: the precision at which the store records time.
+pub fn truncate_to_micros(instant: OffsetDateTime) -> OffsetDateTime {
+    let nanosecond = instant.nanosecond();
+    // `nanosecond - nanosecond % 1000` is below one second, so it is always a valid nanosecond.
+    instant.replace_nanosecond(nanosecond - nanosecond % 1_000).unwrap_or(instant)
+}
+
+/// `effective_date` as the envelope writes it: `YYYY-MM-DD`.
+pub fn format_effective_date(date: Date) -> String {
+    date.format(EFFECTIVE_DATE_FORMAT).expect("a date with a four-digit year is formattable")
+}
+
+/// Reads what [`format_effective_date`] wrote.
+pub fn parse_effective_date(text: &str) -> Result<Date, time::error::Parse> {
+    Date::parse(text, EFFECTIVE_DATE_FORMAT)
+}
+
+const RECORDED_AT_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+const EFFECTIVE_DATE_FORMAT: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+#[cfg(test)]
+mod tests;

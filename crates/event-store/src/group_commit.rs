@@ -1,0 +1,159 @@
+//! Group commit: concurrent appends share one transaction, so throughput is not bound by one commit (one fsync)
+//! per command.
+//!
+//! A backend implements [`BatchAppender`] (one transaction for a whole batch, planned with [`crate::batch`]);
+//! [`GroupCommit::spawn`] starts the one writer task that feeds it. Callers send their request with a reply
+//! channel; the writer takes the first queued request, then whatever else is already queued (up to
+//! [`GroupCommitConfig::max_batch_requests`] requests and about [`GroupCommitConfig::max_batch_events`] events),
+//! appends the batch and answers each caller. It never waits for a batch to fill: a lone request is appended at
+//! once, and batches grow only while the previous transaction is in flight, which is exactly when waiting callers
+//! pile up.
+//!
+//! A request that fails its own checks gets its own error; if the transaction fails, every request of the batch
+//! gets that store error. The writer task ends when the last [`GroupCommit`] handle is dropped, after answering
+//! what was queued.
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::{debug, error};
+
+use crate::batch::validate_request;
+use crate::{AppendError, AppendOutcome, AppendRequest, StoreError};
+
+/// A backend's append of many requests in one transaction.
+#[async_trait]
+pub trait BatchAppender: Send + Sync + 'static {
+    /// Appends the accepted requests of `batch` in one transaction and returns one reply per request, in order.
+    /// A request that fails its expected-version, idempotency or validity checks gets its own error and does not
+    /// abort the others. `Err` means the transaction failed as a whole and nothing was written.
+    async fn append_batch(
+        &self,
+        batch: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError>;
+}
+
+/// Bounds on one batch and on the queue in front of the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommitConfig {
+    /// At most this many requests share a transaction.
+    pub max_batch_requests: usize,
+    /// A batch stops growing once it holds this many events (a single larger request still goes alone).
+    pub max_batch_events: usize,
+    /// Requests that may wait for the writer before `append` itself waits (back-pressure).
+    pub queue_capacity: usize,
+}
+
+impl Default for GroupCommitConfig {
+    fn default() -> Self {
+        GroupCommitConfig { max_batch_requests: 256, max_batch_events: 4096, queue_capacity: 4096 }
+    }
+}
+
+/// The handle callers append through. Dropping the last handle stops the writer task once the queue is drained.
+#[derive(Debug)]
+pub struct GroupCommit {
+    sender: mpsc::Sender<Job>,
+    writer: JoinHandle<()>,
+}
+
+impl GroupCommit {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn spawn(appender: impl BatchAppender, config: GroupCommitConfig) -> Self {
+        let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
+        let writer = tokio::spawn(run_writer(appender, receiver, config));
+        GroupCommit { sender, writer }
+    }
+
+    /// Queues the request for the next batch and waits for its reply. A request that fails
+    /// [`validate_request`] is refused at once, without queueing.
+    pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
+        validate_request(&request)?;
+        let (reply, answer) = oneshot::channel();
+        self.sender.send(Job { request, reply }).await.map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    /// Stops accepting requests, lets the writer answer what is queued, and waits for it to end.
+    pub async fn shutdown(self) {
+        let GroupCommit { sender, writer } = self;
+        drop(sender);
+        if let Err(join_error) = writer.await {
+            error!(error = %join_error, "group commit writer ended abnormally");
+        }
+    }
+}
+
+struct Job {
+    request: AppendRequest,
+    reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("command_id", &self.request.command_id).finish_non_exhaustive()
+    }
+}
+
+fn writer_gone() -> AppendError {
+    AppendError::Store(StoreError::Unavailable("the event store writer has stopped".to_owned()))
+}
+
+fn n_events(request: &AppendRequest) -> usize {
+    request.streams.iter().map(|stream| stream.events.len()).sum()
+}
+
+async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<Job>, config: GroupCommitConfig) {
+    // A job taken from the queue that did not fit into the previous batch; it opens the next one.
+    let mut carried_over: Option<Job> = None;
+    loop {
+        let first = match carried_over.take() {
+            Some(job) => job,
+            None => match receiver.recv().await {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        let mut batch_events = n_events(&first.request);
+        let mut jobs = vec![first];
+        while jobs.len() < config.max_batch_requests && batch_events < config.max_batch_events {
+            let Ok(job) = receiver.try_recv() else { break };
+            let job_events = n_events(&job.request);
+            if batch_events + job_events > config.max_batch_events {
+                carried_over = Some(job);
+                break;
+            }
+            batch_events += job_events;
+            jobs.push(job);
+        }
+        commit_batch(&appender, jobs, batch_events).await;
+    }
+    debug!("group commit writer stopped: every handle was dropped");
+}
+
+async fn commit_batch(appender: &impl BatchAppender, jobs: Vec<Job>, batch_events: usize) {
+    let n_requests = jobs.len();
+    let (requests, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
+    let results = match appender.append_batch(requests).await {
+        Ok(results) if results.len() == n_requests => {
+            debug!(n_requests, n_events = batch_events, "batch appended");
+            results
+        }
+        Ok(results) => {
+            error!(n_requests, n_results = results.len(), "batch appender answered the wrong number of requests");
+            let error = StoreError::Backend("the batch appender lost track of a request".to_owned());
+            vec![Err(AppendError::Store(error)); n_requests]
+        }
+        Err(store_error) => {
+            error!(n_requests, n_events = batch_events, error = %store_error, "append transaction failed");
+            vec![Err(AppendError::Store(store_error)); n_requests]
+        }
+    };
+    for (reply, result) in replies.into_iter().zip(results) {
+        // A caller that stopped waiting (its future was dropped) simply misses the answer; the append stands.
+        let _ = reply.send(result);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,324 @@
+//! Domain events for the tests: one of every variant with every optional field filled (`*_full`), and one with
+//! every optional field empty (`*_sparse`), plus the stored events (`RecordedEvent`) that carry them in a valid
+//! hash chain, as the store would hand them to a publisher.
+
+use domain::deadline::Deadline;
+use domain::document_ref::DocumentRef;
+use domain::ids::{ExtensionId, PlanId, ReportId, TaskId};
+use domain::measure::{Measure, Target};
+use domain::numbering::{SectionCode, TaskNumber};
+use domain::plan::{PlanCreated, PlanEvent, Section, TaskRegistered};
+use domain::status::ReportedProgress;
+use domain::task::{
+    CompletionReported, DeadlineExtensionApproved, DeadlineExtensionRejected, DeadlineExtensionRequested, Decision,
+    ProgressReported, ReportContent, ReportCorrected, TaskAssigned, TaskEvent, TaskTransferred,
+};
+use domain::text::NonEmptyText;
+use domain::unit_code::UnitCode;
+use event_store::canonical::{canonical_bytes, canonical_json, chain_hash, GENESIS_HASH};
+use event_store::{Actor, RecordedEvent, StreamId};
+use proto::DomainEvent;
+use time::macros::{date, datetime};
+use time::Date;
+use uuid::Uuid;
+
+pub const PLAN_ID: PlanId = PlanId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e01));
+pub const TASK_ID: TaskId = TaskId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e02));
+pub const INDICATOR_ID: TaskId = TaskId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e03));
+pub const REPORT_ID: ReportId = ReportId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e04));
+pub const EXTENSION_ID: ExtensionId = ExtensionId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e05));
+
+/// The event types of every variant of `PlanEvent` and `TaskEvent`, in declaration order.
+pub const ALL_EVENT_TYPES: [&str; 15] = [
+    "PlanCreated",
+    "TaskRegistered",
+    "TaskAssigned",
+    "ProgressReported",
+    "ReportCorrected",
+    "DeadlineExtensionRequested",
+    "DeadlineExtensionApproved",
+    "DeadlineExtensionRejected",
+    "CompletionReported",
+    "CompletionConfirmed",
+    "CompletionRejected",
+    "TaskSuspended",
+    "TaskCancelled",
+    "TaskTransferred",
+    "TaskReopened",
+];
+
+pub fn text(value: &str) -> NonEmptyText {
+    NonEmptyText::parse(value, 20_000).unwrap()
+}
+
+pub fn unit(value: &str) -> UnitCode {
+    UnitCode::parse(value).unwrap()
+}
+
+pub fn document(value: &str) -> DocumentRef {
+    DocumentRef::parse(value).unwrap()
+}
+
+/// References of every form: administrative, công văn, legal-normative, party, and one without a date.
+pub fn documents() -> Vec<DocumentRef> {
+    vec![
+        document("Kế hoạch số 409/KH-UBND ngày 30/8/2021 của UBND tỉnh"),
+        document("Công văn số 1941/UBND-TH ngày 06/3/2023"),
+        document("Nghị định 09/2019/NĐ-CP"),
+        document("Chỉ thị số 26-CT/TU ngày 02/6/2023"),
+        document("QĐ số 184/QĐ-UBND ngày 24/01/2024"),
+    ]
+}
+
+pub fn plan_events_full() -> Vec<PlanEvent> {
+    vec![
+        PlanEvent::PlanCreated(PlanCreated {
+            plan_id: PLAN_ID,
+            agency: unit("KHCN"),
+            year: 2024,
+            title: text("Danh mục nhiệm vụ trọng tâm năm 2024 của Sở Khoa học và Công nghệ"),
+            basis: documents(),
+            sections: vec![
+                Section { code: SectionCode::parse("I").unwrap(), title: text("NHIỆM VỤ TRỌNG TÂM") },
+                Section { code: SectionCode::parse("II").unwrap(), title: text("NHIỆM VỤ CHẤP THUẬN") },
+            ],
+        }),
+        PlanEvent::TaskRegistered(TaskRegistered {
+            task_id: INDICATOR_ID,
+            section: SectionCode::parse("II").unwrap(),
+            number: TaskNumber::parse("2.1").unwrap(),
+            parent_id: Some(TASK_ID),
+        }),
+    ]
+}
+
+pub fn plan_events_sparse() -> Vec<PlanEvent> {
+    vec![
+        PlanEvent::PlanCreated(PlanCreated {
+            plan_id: PLAN_ID,
+            agency: unit("KHCN"),
+            year: 2024,
+            title: text("Kế hoạch"),
+            basis: Vec::new(),
+            sections: Vec::new(),
+        }),
+        PlanEvent::TaskRegistered(TaskRegistered {
+            task_id: TASK_ID,
+            section: SectionCode::parse("I").unwrap(),
+            number: TaskNumber::parse("2").unwrap(),
+            parent_id: None,
+        }),
+    ]
+}
+
+pub fn report_content_full() -> ReportContent {
+    ReportContent {
+        as_of: date!(2024 - 04 - 15),
+        summary: text("Đã hỗ trợ 25 doanh nghiệp.\n- Tổ chức 02 hội thảo\n- Khảo sát nhu cầu"),
+        measures: vec![
+            Measure::parse_fraction("Doanh nghiệp được hỗ trợ", "25/25 doanh nghiệp").unwrap(),
+            Measure::new("Chỉ số PCI", 46.51, Some(70.0), Some("điểm")).unwrap(),
+            Measure::new("Tỷ lệ hoàn thành", 0.1 + 0.2, None, None).unwrap(),
+        ],
+        progress: Some(ReportedProgress::InProgress),
+        evidence: documents(),
+    }
+}
+
+pub fn report_content_sparse() -> ReportContent {
+    ReportContent {
+        as_of: date!(2024 - 04 - 15),
+        summary: text("Đang thực hiện"),
+        measures: Vec::new(),
+        progress: None,
+        evidence: Vec::new(),
+    }
+}
+
+pub fn task_events_full() -> Vec<TaskEvent> {
+    let decision =
+        |reason: &str| Decision { reason: Some(text(reason)), basis: documents(), effective_on: date!(2024 - 12 - 31) };
+    vec![
+        TaskEvent::TaskAssigned(TaskAssigned {
+            task_id: INDICATOR_ID,
+            plan_id: PLAN_ID,
+            section: SectionCode::parse("II").unwrap(),
+            number: TaskNumber::parse("2.1").unwrap(),
+            parent_id: Some(TASK_ID),
+            title: "Hỗ trợ doanh nghiệp đổi mới công nghệ".to_owned(),
+            target: Some(Target::from_text("03 doanh nghiệp được hỗ trợ").unwrap()),
+            deadline: Some(Deadline::try_quarter(2024, 4).unwrap()),
+            lead_unit: unit("KHCN-QLCN"),
+            coordinating_units: vec![unit("SO-NNPTNT"), unit("VP_UBND"), unit("SO.TC")],
+            basis: documents(),
+        }),
+        TaskEvent::ProgressReported(ProgressReported { report_id: REPORT_ID, content: report_content_full() }),
+        TaskEvent::ReportCorrected(ReportCorrected {
+            report_id: REPORT_ID,
+            reason: text("Sửa số liệu doanh nghiệp"),
+            content: ReportContent { progress: Some(ReportedProgress::NotStarted), ..report_content_full() },
+        }),
+        TaskEvent::DeadlineExtensionRequested(DeadlineExtensionRequested {
+            extension_id: EXTENSION_ID,
+            current_deadline: Deadline::try_month(2024, 11).unwrap(),
+            proposed_deadline: Deadline::try_half_year(2025, 1).unwrap(),
+            reason: text("Chờ kinh phí"),
+            basis: documents(),
+            effective_on: date!(2024 - 10 - 01),
+        }),
+        TaskEvent::DeadlineExtensionApproved(DeadlineExtensionApproved {
+            extension_id: EXTENSION_ID,
+            new_deadline: Deadline::try_day(date!(2025 - 03 - 31)).unwrap(),
+            basis: documents(),
+            note: Some(text("Đồng ý gia hạn đến 31/3/2025")),
+            effective_on: date!(2024 - 10 - 15),
+        }),
+        TaskEvent::DeadlineExtensionRejected(DeadlineExtensionRejected {
+            extension_id: EXTENSION_ID,
+            reason: text("Không đủ căn cứ"),
+            basis: documents(),
+            effective_on: date!(2024 - 10 - 15),
+        }),
+        TaskEvent::CompletionReported(CompletionReported {
+            as_of: date!(2024 - 12 - 20),
+            summary: text("Đã hoàn thành"),
+            evidence: documents(),
+        }),
+        TaskEvent::CompletionConfirmed(decision("Xác nhận hoàn thành")),
+        TaskEvent::CompletionRejected(decision("Chưa đủ minh chứng")),
+        TaskEvent::TaskSuspended(decision("Tạm hoãn theo chỉ đạo")),
+        TaskEvent::TaskCancelled(decision("Huỷ theo Quyết định")),
+        TaskEvent::TaskTransferred(TaskTransferred {
+            to_unit: unit("SO-TTTT"),
+            reason: text("Điều chuyển cho Sở Thông tin và Truyền thông"),
+            basis: documents(),
+            effective_on: date!(2024 - 06 - 30),
+        }),
+        TaskEvent::TaskReopened(decision("Mở lại")),
+    ]
+}
+
+pub fn task_events_sparse() -> Vec<TaskEvent> {
+    let decision = || Decision { reason: None, basis: Vec::new(), effective_on: date!(2024 - 12 - 31) };
+    vec![
+        TaskEvent::TaskAssigned(TaskAssigned {
+            task_id: TASK_ID,
+            plan_id: PLAN_ID,
+            section: SectionCode::parse("I").unwrap(),
+            number: TaskNumber::parse("2").unwrap(),
+            parent_id: None,
+            title: String::new(),
+            target: None,
+            deadline: None,
+            lead_unit: unit("KHCN"),
+            coordinating_units: Vec::new(),
+            basis: Vec::new(),
+        }),
+        TaskEvent::ProgressReported(ProgressReported { report_id: REPORT_ID, content: report_content_sparse() }),
+        TaskEvent::ReportCorrected(ReportCorrected {
+            report_id: REPORT_ID,
+            reason: text("Sửa"),
+            content: report_content_sparse(),
+        }),
+        TaskEvent::DeadlineExtensionRequested(DeadlineExtensionRequested {
+            extension_id: EXTENSION_ID,
+            current_deadline: Deadline::try_year(2024).unwrap(),
+            proposed_deadline: Deadline::try_year(2025).unwrap(),
+            reason: text("Chờ kinh phí"),
+            basis: Vec::new(),
+            effective_on: date!(2024 - 10 - 01),
+        }),
+        TaskEvent::DeadlineExtensionApproved(DeadlineExtensionApproved {
+            extension_id: EXTENSION_ID,
+            new_deadline: Deadline::try_year(2025).unwrap(),
+            basis: Vec::new(),
+            note: None,
+            effective_on: date!(2024 - 10 - 15),
+        }),
+        TaskEvent::DeadlineExtensionRejected(DeadlineExtensionRejected {
+            extension_id: EXTENSION_ID,
+            reason: text("Không"),
+            basis: Vec::new(),
+            effective_on: date!(2024 - 10 - 15),
+        }),
+        TaskEvent::CompletionReported(CompletionReported {
+            as_of: date!(2024 - 12 - 20),
+            summary: text("Xong"),
+            evidence: Vec::new(),
+        }),
+        TaskEvent::CompletionConfirmed(decision()),
+        TaskEvent::CompletionRejected(decision()),
+        TaskEvent::TaskSuspended(decision()),
+        TaskEvent::TaskCancelled(decision()),
+        TaskEvent::TaskTransferred(TaskTransferred {
+            to_unit: unit("SO-TTTT"),
+            reason: text("Điều chuyển"),
+            basis: Vec::new(),
+            effective_on: date!(2024 - 06 - 30),
+        }),
+        TaskEvent::TaskReopened(decision()),
+    ]
+}
+
+/// Every fixture event, full ones first, each with the stream it belongs to.
+pub fn all_domain_events() -> Vec<DomainEvent> {
+    let plan_events = plan_events_full().into_iter().chain(plan_events_sparse()).map(DomainEvent::Plan);
+    let task_events = task_events_full().into_iter().chain(task_events_sparse()).map(DomainEvent::Task);
+    plan_events.chain(task_events).collect()
+}
+
+/// The stored events of `events`, positions 1, 2, 3 … in a valid hash chain, each payload as the store reads
+/// it back (parsed from its canonical text). Every other event has the optional provenance fields empty.
+pub fn recorded_chain(events: &[DomainEvent]) -> Vec<RecordedEvent> {
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    let mut stream_versions = std::collections::HashMap::<String, u64>::new();
+    let mut recorded = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let position = index as u64 + 1;
+        let stream_id = match event {
+            DomainEvent::Plan(_) => PLAN_ID.stream_name(),
+            DomainEvent::Task(_) => TASK_ID.stream_name(),
+        };
+        let stream_version = stream_versions.entry(stream_id.clone()).or_default();
+        *stream_version += 1;
+        let provenance_filled = index % 2 == 0;
+        let mut stored = RecordedEvent {
+            global_position: position,
+            event_id: Uuid::from_u128(0x0190f5c4_0000_7000_8000_000000000000 + u128::from(position)),
+            stream_id: StreamId(stream_id),
+            stream_version: *stream_version,
+            event_type: event.event_type().to_owned(),
+            schema_version: 1,
+            effective_date: provenance_filled.then_some(date!(2024 - 04 - 15)),
+            recorded_at: datetime!(2024-04-16 08:30:15.123456 UTC) + time::Duration::seconds(position as i64),
+            actor: Actor {
+                id: "user-7".to_owned(),
+                name: "Nguyễn Thị Hoà".to_owned(),
+                unit: "KHCN".to_owned(),
+                role: "reporter".to_owned(),
+            },
+            command_id: Uuid::from_u128(0x0190f5c4_1111_7000_8000_000000000000 + u128::from(position)),
+            correlation_id: Uuid::from_u128(0x0190f5c4_2222_7000_8000_000000000000),
+            causation_id: provenance_filled.then(|| Uuid::from_u128(0x0190f5c4_3333_7000_8000_000000000000)),
+            payload: stored_payload(event),
+            prev_hash: prev_hash.clone(),
+            hash: String::new(),
+        };
+        stored.hash = chain_hash(&prev_hash, &canonical_bytes(&stored));
+        prev_hash = stored.hash.clone();
+        recorded.push(stored);
+    }
+    recorded
+}
+
+/// The payload as the store keeps it (canonical text) and reads it back.
+pub fn stored_payload(event: &DomainEvent) -> serde_json::Value {
+    let tagged = match event {
+        DomainEvent::Plan(event) => serde_json::to_value(event).unwrap(),
+        DomainEvent::Task(event) => serde_json::to_value(event).unwrap(),
+    };
+    serde_json::from_str(&canonical_json(&tagged["payload"])).unwrap()
+}
+
+/// A date that is not in any fixture, for tests that change one.
+pub const OTHER_DATE: Date = date!(2030 - 01 - 01);

@@ -1,0 +1,17 @@
+//! The `taskledger` binary: one executable, one subcommand per role. It parses configuration and wires crates
+//! together; the work is done in the library crates (`command-service`, the event stores, `auth`).
+
+mod cli;
+mod config;
+mod serve;
+mod token;
+mod verify;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    config::init_tracing(&cli.log)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(cli::run(cli))
+}
