@@ -15,6 +15,8 @@ pub struct TestDatabase {
     pub name: String,
     /// Options that connect to this database.
     pub options: PgConnectOptions,
+    /// A URL that connects to this database, for a process of its own (`taskledger serve --database-url`).
+    pub url: String,
     admin: PgPool,
 }
 
@@ -43,7 +45,7 @@ impl TestDatabase {
             .execute(&admin)
             .await
             .unwrap_or_else(|error| panic!("cannot create the test database {name} on {server_url}: {error}"));
-        TestDatabase { options: server_options.database(&name), name, admin }
+        TestDatabase { options: server_options.database(&name), url: database_url(&server_url, &name), name, admin }
     }
 
     pub async fn pool(&self, max_connections: u32) -> PgPool {
@@ -71,4 +73,17 @@ pub async fn fresh_store() -> (crate::PostgresEventStore, TestDatabase) {
         .await
         .expect("the store opens on a fresh database");
     (store, database)
+}
+
+/// The server URL with its database path replaced by `name` (query parameters kept).
+fn database_url(server_url: &str, name: &str) -> String {
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(base, query)| (base, Some(query)));
+    let authority_end = base.find("://").map_or(0, |scheme_end| scheme_end + 3);
+    let path_start = base[authority_end..].find('/').map_or(base.len(), |offset| authority_end + offset);
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
 }

@@ -1,0 +1,6 @@
+//! End-to-end tests of the `taskledger` binary: real processes, real stores, killed with SIGKILL.
+
+mod support;
+
+mod cli;
+mod crash;
