@@ -29,7 +29,7 @@ pub async fn create_plan(
 ) -> Result<Response, ApiError> {
     let context = context(actor, headers, "POST /v1/plans", &body);
     if let Some(outcome) = state.ledger.replay(&context).await? {
-        return Ok(accepted(outcome, "/v1/plans"));
+        return Ok(accepted(outcome, plan_location));
     }
     let body = body.value;
     let command = CreatePlan {
@@ -54,7 +54,7 @@ pub async fn create_plan(
         events: events.iter().map(|event| new_event(event, None)).collect::<Result<_, _>>()?,
     };
     let outcome = state.ledger.append(&context, plan_id.to_string(), stream_id, vec![write]).await?;
-    Ok(accepted(outcome, "/v1/plans"))
+    Ok(accepted(outcome, plan_location))
 }
 
 /// Assigns a task or an indicator in a plan.
@@ -72,7 +72,7 @@ pub async fn assign_task(
     let plan_id = PlanId(plan_id);
     let context = context(actor, headers, &format!("POST /v1/plans/{plan_id}/tasks"), &body);
     if let Some(outcome) = state.ledger.replay(&context).await? {
-        return Ok(accepted(outcome, "/v1/tasks"));
+        return Ok(accepted(outcome, task_location));
     }
     let (plan, plan_version) = state
         .ledger
@@ -116,7 +116,7 @@ pub async fn assign_task(
         },
     ];
     let outcome = state.ledger.append(&context, task_id.to_string(), task_stream, writes).await?;
-    Ok(accepted(outcome, "/v1/tasks"))
+    Ok(accepted(outcome, task_location))
 }
 
 /// Files a progress report as of a cut-off date.
@@ -422,7 +422,7 @@ async fn run_task_command(
 ) -> Result<Response, ApiError> {
     let context = CommandContext { actor, fingerprint: fingerprint(route, raw), headers };
     if let Some(outcome) = state.ledger.replay(&context).await? {
-        return Ok(accepted(outcome, &location_base(route)));
+        return Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")));
     }
     let task = state
         .ledger
@@ -439,7 +439,7 @@ async fn run_task_command(
         events: events.iter().map(|event| new_event(event, event.effective_date())).collect::<Result<_, _>>()?,
     };
     let outcome = state.ledger.append(&context, subject_id, stream_id, vec![write]).await?;
-    Ok(accepted(outcome, &location_base(route)))
+    Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")))
 }
 
 fn context<T>(
@@ -460,11 +460,16 @@ fn check_if_match(context: &CommandContext, current_version: u64) -> Result<(), 
     }
 }
 
-fn location_base(route: &str) -> String {
-    route.trim_start_matches("POST ").to_owned()
+fn plan_location(plan_id: &str) -> String {
+    format!("/v1/plans/{plan_id}")
 }
 
-fn accepted(outcome: AppendOutcome, location_base: &str) -> Response {
+fn task_location(task_id: &str) -> String {
+    format!("/v1/tasks/{task_id}")
+}
+
+/// The `201 Created` answer; `location` maps the subject id to the resource the command created or changed.
+fn accepted(outcome: AppendOutcome, location: impl FnOnce(&str) -> String) -> Response {
     let body = CommandAccepted {
         id: outcome.subject_id.clone(),
         version: outcome.subject_version,
@@ -474,8 +479,7 @@ fn accepted(outcome: AppendOutcome, location_base: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(&format!("\"{}\"", outcome.subject_version)) {
         headers.insert(header::ETAG, value);
     }
-    if let Ok(value) = HeaderValue::from_str(&format!("{}/{}", location_base.trim_end_matches('/'), outcome.subject_id))
-    {
+    if let Ok(value) = HeaderValue::from_str(&location(&outcome.subject_id)) {
         headers.insert(header::LOCATION, value);
     }
     if outcome.replayed {

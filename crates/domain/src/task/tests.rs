@@ -593,3 +593,160 @@ fn serde_json_of<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq +
     assert_eq!(&back, value, "stored JSON must decode to the same event");
     json
 }
+
+mod fold_properties {
+    //! Property tests of decide + fold: whatever sequence of commands arrives, the folded state keeps the
+    //! invariants that reads rely on.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Report { day: u8 },
+        Correct { which: usize, day: u8 },
+        RequestExtension { months: u8 },
+        ApproveExtension,
+        RejectExtension,
+        ReportCompletion { day: u8 },
+        ConfirmCompletion,
+        RejectCompletion,
+        Suspend,
+        Cancel,
+        Reopen,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1u8..28).prop_map(|day| Step::Report { day }),
+            (0usize..5, 1u8..28).prop_map(|(which, day)| Step::Correct { which, day }),
+            (1u8..6).prop_map(|months| Step::RequestExtension { months }),
+            Just(Step::ApproveExtension),
+            Just(Step::RejectExtension),
+            (1u8..28).prop_map(|day| Step::ReportCompletion { day }),
+            Just(Step::ConfirmCompletion),
+            Just(Step::RejectCompletion),
+            Just(Step::Suspend),
+            Just(Step::Cancel),
+            Just(Step::Reopen),
+        ]
+    }
+
+    fn command(task: &Task, step: &Step, index: usize) -> (Actor, TaskCommand) {
+        let day = |day: u8| Date::from_calendar_date(2024, time::Month::April, day).unwrap();
+        let pending = task.extensions.iter().find(|extension| extension.status == ExtensionStatus::Pending);
+        let pending_id = pending.map_or(ExtensionId(Uuid::from_u128(777)), |extension| extension.extension_id);
+        match step {
+            Step::Report { day: d } => (
+                reporter(),
+                TaskCommand::FileReport {
+                    report_id: ReportId(Uuid::from_u128(1000 + index as u128)),
+                    content: content(day(*d), &format!("Báo cáo {index}")),
+                },
+            ),
+            Step::Correct { which, day: d } => {
+                let report_id =
+                    task.reports.get(*which).map_or(ReportId(Uuid::from_u128(999)), |report| report.report_id);
+                (
+                    reporter(),
+                    TaskCommand::CorrectReport {
+                        report_id,
+                        reason: text("đính chính"),
+                        content: content(day(*d), &format!("Đính chính {index}")),
+                    },
+                )
+            }
+            Step::RequestExtension { months } => {
+                let current = task.deadline.map_or(date!(2024 - 11 - 30), |deadline| deadline.due_date());
+                let proposed =
+                    Deadline::Day(current.checked_add(time::Duration::days(30 * i64::from(*months))).unwrap());
+                (
+                    reporter(),
+                    TaskCommand::RequestExtension {
+                        extension_id: ExtensionId(Uuid::from_u128(2000 + index as u128)),
+                        proposed_deadline: proposed,
+                        reason: text("lý do"),
+                        basis: vec![],
+                        effective_on: day(20),
+                    },
+                )
+            }
+            Step::ApproveExtension => (
+                approver(),
+                TaskCommand::ApproveExtension {
+                    extension_id: pending_id,
+                    new_deadline: None,
+                    basis: vec![doc("Công văn số 1941/UBND-TH ngày 06/3/2024")],
+                    note: None,
+                    effective_on: day(21),
+                },
+            ),
+            Step::RejectExtension => (
+                approver(),
+                TaskCommand::RejectExtension {
+                    extension_id: pending_id,
+                    reason: text("không"),
+                    basis: vec![],
+                    effective_on: day(21),
+                },
+            ),
+            Step::ReportCompletion { day: d } => {
+                (reporter(), TaskCommand::ReportCompletion { as_of: day(*d), summary: text("xong"), evidence: vec![] })
+            }
+            Step::ConfirmCompletion => {
+                (approver(), TaskCommand::ConfirmCompletion { basis: vec![], note: None, effective_on: day(25) })
+            }
+            Step::RejectCompletion => (
+                approver(),
+                TaskCommand::RejectCompletion { reason: text("thiếu"), basis: vec![], effective_on: day(25) },
+            ),
+            Step::Suspend => {
+                (planner(), TaskCommand::Suspend { reason: text("hoãn"), basis: vec![], effective_on: day(26) })
+            }
+            Step::Cancel => {
+                (planner(), TaskCommand::Cancel { reason: text("huỷ"), basis: vec![], effective_on: day(26) })
+            }
+            Step::Reopen => {
+                (planner(), TaskCommand::Reopen { reason: text("mở lại"), basis: vec![], effective_on: day(27) })
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn folding_accepted_events_keeps_the_invariants(steps in proptest::collection::vec(step(), 0..40)) {
+            let recorded = recorded(1);
+            let mut events = vec![assigned()];
+            let mut n_reports_accepted = 0;
+            for (index, step) in steps.iter().enumerate() {
+                let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+                let (actor, command) = command(&task, step, index);
+                let is_report = matches!(command, TaskCommand::FileReport { .. });
+                if let Ok(new_events) = decide(&task, command, &actor) {
+                    n_reports_accepted += usize::from(is_report);
+                    events.extend(new_events);
+                }
+                let task = Task::fold(events.iter().map(|event| (event, &recorded))).unwrap();
+                // Every event is counted; reports are never lost or merged.
+                prop_assert_eq!(task.version, events.len() as u64);
+                prop_assert_eq!(task.reports.len(), n_reports_accepted);
+                // The original deadline is never overwritten; the deadline in force never moves earlier.
+                prop_assert_eq!(task.original_deadline, Some(Deadline::parse_code("2024-11").unwrap()));
+                prop_assert!(task.deadline.unwrap().due_date() >= task.original_deadline.unwrap().due_date());
+                // At most one extension awaits a decision.
+                prop_assert!(task.extensions.iter().filter(|extension| extension.status == ExtensionStatus::Pending).count() <= 1);
+                // Each report's current content is its last version.
+                for report in &task.reports {
+                    prop_assert_eq!(&report.current, &report.versions.last().unwrap().content);
+                }
+                // Stored JSON decodes to the same events.
+                for event in &events {
+                    let json = serde_json::to_string(event).unwrap();
+                    let back: TaskEvent = serde_json::from_str(&json).unwrap();
+                    prop_assert_eq!(&back, event);
+                }
+            }
+        }
+    }
+}
