@@ -13,10 +13,10 @@ use event_store::{AppendOutcome, ExpectedVersion, StreamId};
 use uuid::Uuid;
 
 use crate::dto::{self, *};
-use crate::error::{ApiError, Problem};
-use crate::extract::{fingerprint, Authenticated, CommandHeaders, StrictJson};
 use crate::ledger::{new_event, CommandContext, StreamWrite, ViewFilter};
 use crate::AppState;
+use http_api::error::{ApiError, Problem};
+use http_api::extract::{fingerprint, Authenticated, CommandHeaders, StrictJson};
 
 /// Creates a plan.
 #[utoipa::path(post, path = "/v1/plans", request_body = CreatePlanBody, tag = "commands",

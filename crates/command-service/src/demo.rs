@@ -82,11 +82,8 @@ pub async fn load(state: &AppState) -> Result<DemoPlan, DemoError> {
     let reporter = token(state, &fixture.reporter)?;
     let app = crate::router(state.clone());
 
-    let existing = call(&app, Method::GET, "/v1/plans", &planner, None).await?;
     let wanted_title = fixture.plan["title"].as_str().unwrap_or_default();
-    if let Some(plan) = existing.as_array().into_iter().flatten().find(|plan| plan["title"] == wanted_title) {
-        let plan_id = plan["plan_id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
-        let plan_id = plan_id.ok_or_else(|| DemoError::Fixture("listed plan has no id".to_owned()))?;
+    if let Some(plan_id) = existing_plan(state, wanted_title).await? {
         return Ok(DemoPlan { plan_id, task_ids: HashMap::new(), created: false });
     }
 
@@ -109,6 +106,24 @@ pub async fn load(state: &AppState) -> Result<DemoPlan, DemoError> {
     }
     tracing::info!(%plan_id, n_tasks = task_ids.len(), "demo plan loaded");
     Ok(DemoPlan { plan_id, task_ids, created: true })
+}
+
+/// The plan created with this title, if any: the demo is loaded once per store.
+async fn existing_plan(state: &AppState, title: &str) -> Result<Option<Uuid>, DemoError> {
+    let store = state.ledger.store();
+    let mut after = 0;
+    loop {
+        let page = store
+            .read_by_type(&["PlanCreated"], after, 500)
+            .await
+            .map_err(|error| DemoError::Fixture(format!("cannot read the store: {error}")))?;
+        let Some(last) = page.last() else { return Ok(None) };
+        after = last.global_position;
+        if let Some(found) = page.iter().find(|event| event.payload["title"] == title) {
+            let plan_id = found.payload["plan_id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
+            return Ok(plan_id);
+        }
+    }
 }
 
 fn token(state: &AppState, actor: &FixtureActor) -> Result<String, DemoError> {

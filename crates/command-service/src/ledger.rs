@@ -17,8 +17,8 @@ use serde::Serialize;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::error::ApiError;
-use crate::extract::CommandHeaders;
+use http_api::error::ApiError;
+use http_api::extract::CommandHeaders;
 
 /// Which events a read folds: those whose business date is not after `as_of`, recorded not after `known_at`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,6 +40,8 @@ pub struct CommandContext {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn EventStore>,
+    /// Woken after every append so that the relay publishes the new events at once.
+    relay: bus::relay::RelayHandle,
 }
 
 /// One stream's events of a command, ready to append.
@@ -51,7 +53,13 @@ pub struct StreamWrite {
 
 impl Ledger {
     pub fn new(store: Arc<dyn EventStore>) -> Ledger {
-        Ledger { store }
+        Ledger { store, relay: bus::relay::RelayHandle::default() }
+    }
+
+    /// Wakes this relay after every append.
+    pub fn with_relay(mut self, relay: bus::relay::RelayHandle) -> Ledger {
+        self.relay = relay;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn EventStore> {
@@ -96,7 +104,26 @@ impl Ledger {
                 })
                 .collect(),
         };
-        Ok(self.store.append(request).await?)
+        let n_events: usize = request.streams.iter().map(|stream| stream.events.len()).sum();
+        let started = std::time::Instant::now();
+        let result = self.store.append(request).await;
+        let outcome = match &result {
+            Ok(outcome) if outcome.replayed => "replayed",
+            Ok(_) => "appended",
+            Err(event_store::AppendError::WrongExpectedVersion { .. }) => "conflict",
+            Err(_) => "refused",
+        };
+        metrics::histogram!("taskledger_append_duration_seconds", "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        if outcome == "appended" {
+            metrics::counter!("taskledger_events_appended_total").increment(n_events as u64);
+        }
+        if let Ok(appended) = &result {
+            self.relay.notify();
+            metrics::gauge!("taskledger_log_head_position").set(appended.last_position as f64);
+            tracing::debug!(subject_id = %appended.subject_id, position = appended.last_position, n_events, "command appended");
+        }
+        Ok(result?)
     }
 
     pub async fn plan_events(&self, plan_id: PlanId) -> Result<Vec<(PlanEvent, RecordedEvent)>, ApiError> {

@@ -8,10 +8,7 @@
 pub mod commands;
 pub mod demo;
 pub mod dto;
-pub mod error;
-pub mod extract;
 pub mod ledger;
-pub mod observability;
 pub mod openapi;
 pub mod queries;
 
@@ -19,13 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth::TokenKey;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use event_store::EventStore;
+use http_api::ops::{ops_router, ReadinessCheck};
+pub use http_api::{Clock, SystemClock};
 use time::{Date, OffsetDateTime};
+use utoipa::OpenApi;
 
 use crate::ledger::Ledger;
 
@@ -50,21 +47,6 @@ impl Default for ServiceConfig {
     }
 }
 
-/// The clock, injected so that tests control time.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
-
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -72,18 +54,31 @@ pub struct AppState {
     pub token_key: Arc<TokenKey>,
     pub clock: Arc<dyn Clock>,
     pub config: ServiceConfig,
-    pub metrics: observability::Metrics,
+}
+
+impl http_api::ApiState for AppState {
+    fn token_key(&self) -> &TokenKey {
+        &self.token_key
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn body_limit_bytes(&self) -> usize {
+        self.config.body_limit_bytes
+    }
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn EventStore>, token_key: TokenKey, config: ServiceConfig) -> AppState {
-        AppState {
-            ledger: Ledger::new(store),
-            token_key: Arc::new(token_key),
-            clock: Arc::new(SystemClock),
-            config,
-            metrics: observability::Metrics::install(),
-        }
+        AppState { ledger: Ledger::new(store), token_key: Arc::new(token_key), clock: Arc::new(SystemClock), config }
+    }
+
+    /// Wakes the relay after every append.
+    pub fn with_relay(mut self, relay: bus::relay::RelayHandle) -> AppState {
+        self.ledger = self.ledger.with_relay(relay);
+        self
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> AppState {
@@ -97,56 +92,47 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application of the command service run alone: its API and the operational endpoints.
 pub fn router(state: AppState) -> Router {
+    let checks: Vec<Arc<dyn ReadinessCheck>> = vec![Arc::new(StoreReadiness(state.ledger.store().clone()))];
+    let ops = ops_router(openapi::ApiDoc::openapi(), checks, state.config.readiness_timeout);
     let body_limit = state.config.body_limit_bytes;
-    let v1 = Router::new()
-        .route("/plans", get(queries::list_plans).post(commands::create_plan))
-        .route("/plans/{plan_id}", get(queries::get_plan))
-        .route("/plans/{plan_id}/tasks", get(queries::list_plan_tasks).post(commands::assign_task))
-        .route("/plans/{plan_id}/appendix", get(queries::get_appendix))
-        .route("/tasks/{task_id}", get(queries::get_task))
-        .route("/tasks/{task_id}/history", get(queries::get_history))
-        .route("/tasks/{task_id}/reports", post(commands::file_report))
-        .route("/tasks/{task_id}/reports/{report_id}/corrections", post(commands::correct_report))
-        .route("/tasks/{task_id}/deadline-extensions", post(commands::request_extension))
-        .route("/tasks/{task_id}/deadline-extensions/{extension_id}/approval", post(commands::approve_extension))
-        .route("/tasks/{task_id}/deadline-extensions/{extension_id}/rejection", post(commands::reject_extension))
-        .route("/tasks/{task_id}/completion", post(commands::report_completion))
-        .route("/tasks/{task_id}/completion/confirmation", post(commands::confirm_completion))
-        .route("/tasks/{task_id}/completion/rejection", post(commands::reject_completion))
-        .route("/tasks/{task_id}/suspension", post(commands::suspend))
-        .route("/tasks/{task_id}/cancellation", post(commands::cancel))
-        .route("/tasks/{task_id}/transfer", post(commands::transfer))
-        .route("/tasks/{task_id}/reopening", post(commands::reopen))
-        .fallback(not_found);
+    http_api::ops::finish(api_routes(state).merge(ops), body_limit)
+}
+
+/// The command service's `/v1` routes, to merge with other services' in one process.
+pub fn api_routes(state: AppState) -> Router {
     Router::new()
-        .nest("/v1", v1)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(observability::metrics_endpoint))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observability::track_requests))
+        .route("/v1/plans", post(commands::create_plan))
+        .route("/v1/plans/{plan_id}", get(queries::get_plan))
+        .route("/v1/plans/{plan_id}/tasks", post(commands::assign_task))
+        .route("/v1/tasks/{task_id}", get(queries::get_task))
+        .route("/v1/tasks/{task_id}/history", get(queries::get_history))
+        .route("/v1/tasks/{task_id}/reports", post(commands::file_report))
+        .route("/v1/tasks/{task_id}/reports/{report_id}/corrections", post(commands::correct_report))
+        .route("/v1/tasks/{task_id}/deadline-extensions", post(commands::request_extension))
+        .route("/v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval", post(commands::approve_extension))
+        .route("/v1/tasks/{task_id}/deadline-extensions/{extension_id}/rejection", post(commands::reject_extension))
+        .route("/v1/tasks/{task_id}/completion", post(commands::report_completion))
+        .route("/v1/tasks/{task_id}/completion/confirmation", post(commands::confirm_completion))
+        .route("/v1/tasks/{task_id}/completion/rejection", post(commands::reject_completion))
+        .route("/v1/tasks/{task_id}/suspension", post(commands::suspend))
+        .route("/v1/tasks/{task_id}/cancellation", post(commands::cancel))
+        .route("/v1/tasks/{task_id}/transfer", post(commands::transfer))
+        .route("/v1/tasks/{task_id}/reopening", post(commands::reopen))
         .with_state(state)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
-}
+/// `/readyz` asks the event store for a round trip.
+pub struct StoreReadiness(pub Arc<dyn EventStore>);
 
-async fn readyz(State(state): State<AppState>) -> Response {
-    let ping = tokio::time::timeout(state.config.readiness_timeout, state.ledger.store().ping()).await;
-    let (status, store) = match ping {
-        Ok(Ok(())) => (StatusCode::OK, "ok".to_owned()),
-        Ok(Err(error)) => (StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "timed out".to_owned()),
-    };
-    let ready = status == StatusCode::OK;
-    (status, Json(serde_json::json!({ "ready": ready, "checks": { "event_store": store } }))).into_response()
-}
+#[async_trait::async_trait]
+impl ReadinessCheck for StoreReadiness {
+    fn name(&self) -> &'static str {
+        "event_store"
+    }
 
-async fn not_found() -> error::ApiError {
-    error::ApiError::NotFound("no such route; see /openapi.json".to_owned())
+    async fn check(&self) -> Result<String, String> {
+        self.0.ping().await.map(|()| "ok".to_owned()).map_err(|error| error.to_string())
+    }
 }

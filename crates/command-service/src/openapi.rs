@@ -4,7 +4,8 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{commands, dto, error, queries};
+use crate::{commands, dto, queries};
+use http_api::error;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,10 +25,7 @@ use crate::{commands, dto, error, queries};
         commands::cancel,
         commands::transfer,
         commands::reopen,
-        queries::list_plans,
         queries::get_plan,
-        queries::list_plan_tasks,
-        queries::get_appendix,
         queries::get_task,
         queries::get_history,
     ),

@@ -1,18 +1,15 @@
-//! Read endpoints that fold streams directly: plans, a task (optionally as of a cut-off date and as known at an
-//! instant), a task's history with full provenance, and a plan's appendix. The projection service replaces the
-//! folding with read models; the answers keep their shape.
+//! Read endpoints that fold streams directly, the authoritative answer for one aggregate: a plan with its
+//! registered nodes, a task (optionally as of a cut-off date and as known at an instant), and a task's history
+//! with full provenance. Lists, the board, the appendix and statistics come from the projection service.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::Json;
-use domain::appendix::{self, AppendixRow};
 use domain::deadline::{civil_date_at, VIETNAM_OFFSET};
 use domain::ids::{PlanId, TaskId};
 use domain::plan::Plan;
 use domain::status::{Progress, Timeliness};
 use domain::task::Task;
 use event_store::RecordedEvent;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -20,10 +17,10 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::dto;
-use crate::error::{ApiError, Problem};
-use crate::extract::Authenticated;
 use crate::ledger::ViewFilter;
 use crate::AppState;
+use http_api::error::{ApiError, Problem};
+use http_api::extract::{Authenticated, StrictQuery};
 
 /// `as_of` and `known_at`, the two axes of every read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -33,22 +30,6 @@ pub struct AsOfQuery {
     pub as_of: Option<String>,
     /// RFC 3339 instant: events recorded later are left out.
     pub known_at: Option<String>,
-}
-
-/// A query string parsed strictly; errors are 422 naming the parameter.
-#[derive(Debug)]
-pub struct StrictQuery<T>(pub T);
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PlanSummary {
-    pub plan_id: Uuid,
-    pub agency: String,
-    pub year: i32,
-    pub title: String,
-    pub n_nodes: usize,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    pub created_by: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -94,37 +75,6 @@ pub struct HistoryActor {
     pub role: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AppendixView {
-    pub plan_id: Uuid,
-    pub title: String,
-    pub as_of: String,
-    /// "dd/mm/yyyy", as the report's column head shows it.
-    pub as_of_text: String,
-    pub known_at: Option<String>,
-    #[schema(value_type = Vec<Object>)]
-    pub rows: Vec<AppendixRow>,
-}
-
-/// Lists plans.
-#[utoipa::path(get, path = "/v1/plans", tag = "queries", responses((status = 200, body = Vec<PlanSummary>)))]
-pub async fn list_plans(State(state): State<AppState>, _: Authenticated) -> Result<Json<Vec<PlanSummary>>, ApiError> {
-    let mut summaries = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.ledger.store().read_by_type(&["PlanCreated"], after, 500).await?;
-        let Some(last) = page.last() else { break };
-        after = last.global_position;
-        for created in &page {
-            let plan_id = PlanId(parse_stream_uuid(created, "plan-")?);
-            if let Some((plan, _)) = state.ledger.load_plan(plan_id, ViewFilter::default()).await? {
-                summaries.push(summary(&plan, created));
-            }
-        }
-    }
-    Ok(Json(summaries))
-}
-
 /// One plan with its sections and registered nodes.
 #[utoipa::path(get, path = "/v1/plans/{plan_id}", tag = "queries", params(("plan_id" = Uuid, Path), AsOfQuery),
     responses((status = 200, body = Object), (status = 404, body = Problem)))]
@@ -137,48 +87,6 @@ pub async fn get_plan(
     let filter = view_filter(&query)?;
     let (plan, _) = load_plan(&state, PlanId(plan_id), filter).await?;
     Ok(Json(plan))
-}
-
-/// Every task and indicator of a plan, as of a date and as known at an instant.
-#[utoipa::path(get, path = "/v1/plans/{plan_id}/tasks", tag = "queries", params(("plan_id" = Uuid, Path), AsOfQuery),
-    responses((status = 200, body = Vec<TaskView>), (status = 404, body = Problem)))]
-pub async fn list_plan_tasks(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(plan_id): Path<Uuid>,
-    StrictQuery(query): StrictQuery<AsOfQuery>,
-) -> Result<Json<Vec<TaskView>>, ApiError> {
-    let filter = view_filter(&query)?;
-    let (plan, _) = load_plan(&state, PlanId(plan_id), filter).await?;
-    let mut tasks = state.ledger.load_plan_tasks(&plan, filter).await?;
-    tasks.sort_by(|a, b| (a.section.value(), &a.number).cmp(&(b.section.value(), &b.number)));
-    let views = tasks.into_iter().map(|task| task_view(&state, task, &query, filter)).collect();
-    Ok(Json(views))
-}
-
-/// The appendix (Phụ lục) of a plan as of a cut-off date.
-#[utoipa::path(get, path = "/v1/plans/{plan_id}/appendix", tag = "queries", params(("plan_id" = Uuid, Path), AsOfQuery),
-    responses((status = 200, body = AppendixView), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn get_appendix(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(plan_id): Path<Uuid>,
-    StrictQuery(query): StrictQuery<AsOfQuery>,
-) -> Result<Json<AppendixView>, ApiError> {
-    let mut filter = view_filter(&query)?;
-    let as_of = filter.as_of.unwrap_or_else(|| state.today());
-    filter.as_of = Some(as_of);
-    let (plan, _) = load_plan(&state, PlanId(plan_id), filter).await?;
-    let tasks = state.ledger.load_plan_tasks(&plan, filter).await?;
-    let rows = appendix::build(&plan, &tasks, as_of, state.config.due_soon_days);
-    Ok(Json(AppendixView {
-        plan_id,
-        title: plan.title.as_str().to_owned(),
-        as_of: as_of.to_string(),
-        as_of_text: domain::deadline::format_date_vn(as_of),
-        known_at: query.known_at.clone(),
-        rows,
-    }))
 }
 
 /// A task or indicator: its definition, reports (with who filed them and when), extensions and status.
@@ -248,17 +156,6 @@ pub fn vietnam_time(instant: OffsetDateTime) -> String {
     instant.to_offset(VIETNAM_OFFSET).format(&Rfc3339).unwrap_or_else(|_| instant.to_string())
 }
 
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for StrictQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or("");
-        serde_urlencoded::from_str(query)
-            .map(StrictQuery)
-            .map_err(|error| ApiError::invalid("query", error.to_string()))
-    }
-}
-
 pub fn view_filter(query: &AsOfQuery) -> Result<ViewFilter, ApiError> {
     let as_of = query.as_of.as_deref().map(|value| dto::date("as_of", value)).transpose()?;
     let known_at = query
@@ -297,27 +194,6 @@ fn task_view(state: &AppState, task: Task, query: &AsOfQuery, filter: ViewFilter
         known_at: query.known_at.clone(),
         task,
     }
-}
-
-fn summary(plan: &Plan, created: &RecordedEvent) -> PlanSummary {
-    PlanSummary {
-        plan_id: plan.plan_id.0,
-        agency: plan.agency.to_string(),
-        year: plan.year,
-        title: plan.title.as_str().to_owned(),
-        n_nodes: plan.nodes.len(),
-        created_at: created.recorded_at.to_offset(VIETNAM_OFFSET),
-        created_by: created.actor.name.clone(),
-    }
-}
-
-fn parse_stream_uuid(event: &RecordedEvent, prefix: &str) -> Result<Uuid, ApiError> {
-    event
-        .stream_id
-        .0
-        .strip_prefix(prefix)
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| ApiError::internal(format!("stream {} is not a {prefix} stream", event.stream_id.0)))
 }
 
 /// Today in Vietnam.

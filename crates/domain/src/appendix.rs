@@ -9,6 +9,7 @@ use time::Date;
 
 use crate::deadline::Deadline;
 use crate::ids::TaskId;
+use crate::numbering::TaskNumber;
 use crate::plan::Plan;
 use crate::status::{Progress, Timeliness};
 use crate::task::Task;
@@ -83,7 +84,19 @@ fn task_row(task: &Task, has_indicators: bool, cut_off: Date, due_soon_days: i64
     }
 }
 
-fn deadline_text(deadline: Option<&Deadline>, has_indicators: bool) -> String {
+/// "Nhiệm vụ 2: …" for a task, "Chỉ tiêu 1: …" for an indicator; "Nhiệm vụ 2:" when the title is empty.
+pub fn node_content(number: &TaskNumber, title: &str) -> String {
+    let label = if number.is_indicator() { "Chỉ tiêu" } else { "Nhiệm vụ" };
+    let head = format!("{label} {}:", number.last());
+    if title.is_empty() {
+        head
+    } else {
+        format!("{head} {title}")
+    }
+}
+
+/// The deadline column: the Vietnamese deadline, or [`ONGOING_TEXT`] / nothing for a node without one.
+pub fn deadline_text(deadline: Option<&Deadline>, has_indicators: bool) -> String {
     match deadline {
         Some(deadline) => deadline.vietnamese(),
         None if has_indicators => String::new(),

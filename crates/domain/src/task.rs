@@ -314,6 +314,62 @@ pub struct Completion {
     pub confirmed: Option<Recorded>,
 }
 
+impl Lifecycle {
+    /// The lifecycle an event leaves the task in, for the events that set it. Every such event sets it outright,
+    /// so the lifecycle after a sequence of events is the one the last of them set.
+    pub fn after(event: &TaskEvent) -> Option<Lifecycle> {
+        match event {
+            TaskEvent::CompletionReported(_) => Some(Lifecycle::AwaitingConfirmation),
+            TaskEvent::CompletionConfirmed(_) => Some(Lifecycle::Done),
+            TaskEvent::CompletionRejected(_) | TaskEvent::TaskReopened(_) => Some(Lifecycle::Open),
+            TaskEvent::TaskSuspended(_) => Some(Lifecycle::Suspended),
+            TaskEvent::TaskCancelled(_) => Some(Lifecycle::Cancelled),
+            TaskEvent::TaskTransferred(_) => Some(Lifecycle::Transferred),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Open => "open",
+            Lifecycle::AwaitingConfirmation => "awaiting_confirmation",
+            Lifecycle::Done => "done",
+            Lifecycle::Suspended => "suspended",
+            Lifecycle::Cancelled => "cancelled",
+            Lifecycle::Transferred => "transferred",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Lifecycle> {
+        [
+            Lifecycle::Open,
+            Lifecycle::AwaitingConfirmation,
+            Lifecycle::Done,
+            Lifecycle::Suspended,
+            Lifecycle::Cancelled,
+            Lifecycle::Transferred,
+        ]
+        .into_iter()
+        .find(|lifecycle| lifecycle.as_str() == input)
+    }
+}
+
+/// Reported progress from the lifecycle and the progress the latest report stated (`None` without any report;
+/// `Some(None)` for a report that stated none, which counts as in progress).
+pub fn progress_of(lifecycle: Lifecycle, latest_report_progress: Option<Option<ReportedProgress>>) -> Progress {
+    match lifecycle {
+        Lifecycle::AwaitingConfirmation => Progress::AwaitingConfirmation,
+        Lifecycle::Done => Progress::Done,
+        Lifecycle::Suspended => Progress::Suspended,
+        Lifecycle::Cancelled => Progress::Cancelled,
+        Lifecycle::Transferred => Progress::Transferred,
+        Lifecycle::Open => match latest_report_progress {
+            None => Progress::NotStarted,
+            Some(stated) => stated.map(Progress::from).unwrap_or(Progress::InProgress),
+        },
+    }
+}
+
 /// Decides a command on an existing task.
 pub fn decide(task: &Task, command: TaskCommand, actor: &Actor) -> Result<Vec<TaskEvent>, DomainError> {
     let event = match command {
@@ -511,7 +567,6 @@ impl Task {
                 }
             }
             TaskEvent::CompletionReported(reported) => {
-                task.lifecycle = Lifecycle::AwaitingConfirmation;
                 task.completion = Some(Completion {
                     as_of: reported.as_of,
                     summary: reported.summary.clone(),
@@ -521,22 +576,15 @@ impl Task {
                 });
             }
             TaskEvent::CompletionConfirmed(_) => {
-                task.lifecycle = Lifecycle::Done;
                 if let Some(completion) = task.completion.as_mut() {
                     completion.confirmed = Some(recorded.clone());
                 }
             }
-            TaskEvent::CompletionRejected(_) => {
-                task.lifecycle = Lifecycle::Open;
-                task.completion = None;
-            }
-            TaskEvent::TaskSuspended(_) => task.lifecycle = Lifecycle::Suspended,
-            TaskEvent::TaskCancelled(_) => task.lifecycle = Lifecycle::Cancelled,
-            TaskEvent::TaskTransferred(_) => task.lifecycle = Lifecycle::Transferred,
-            TaskEvent::TaskReopened(_) => {
-                task.lifecycle = Lifecycle::Open;
-                task.completion = None;
-            }
+            TaskEvent::CompletionRejected(_) | TaskEvent::TaskReopened(_) => task.completion = None,
+            TaskEvent::TaskSuspended(_) | TaskEvent::TaskCancelled(_) | TaskEvent::TaskTransferred(_) => {}
+        }
+        if let Some(lifecycle) = Lifecycle::after(event) {
+            task.lifecycle = lifecycle;
         }
         Some(task)
     }
@@ -585,17 +633,8 @@ impl Task {
 
     /// Reported progress (tình trạng thực hiện).
     pub fn progress(&self) -> Progress {
-        match self.lifecycle {
-            Lifecycle::AwaitingConfirmation => Progress::AwaitingConfirmation,
-            Lifecycle::Done => Progress::Done,
-            Lifecycle::Suspended => Progress::Suspended,
-            Lifecycle::Cancelled => Progress::Cancelled,
-            Lifecycle::Transferred => Progress::Transferred,
-            Lifecycle::Open => match self.reports.iter().max_by_key(|report| report.current.as_of) {
-                None => Progress::NotStarted,
-                Some(report) => report.current.progress.map(Progress::from).unwrap_or(Progress::InProgress),
-            },
-        }
+        let latest_report = self.reports.iter().max_by_key(|report| report.current.as_of);
+        progress_of(self.lifecycle, latest_report.map(|report| report.current.progress))
     }
 
     /// Timeliness on a date (tình trạng thời hạn).
@@ -606,13 +645,7 @@ impl Task {
 
     /// "Nhiệm vụ 2: …" or "Chỉ tiêu 1: …", as the appendix shows the node.
     pub fn content(&self) -> String {
-        let label = if self.number.is_indicator() { "Chỉ tiêu" } else { "Nhiệm vụ" };
-        let head = format!("{label} {}:", self.number.last());
-        if self.title.is_empty() {
-            head
-        } else {
-            format!("{head} {}", self.title)
-        }
+        crate::appendix::node_content(&self.number, &self.title)
     }
 
     /// Whether the unit may report on this task (its lead or one of its coordinating units).

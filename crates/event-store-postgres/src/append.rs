@@ -1,6 +1,15 @@
-//! The append transaction: one per group-commit batch. Locks the log head, reads what the batch needs to be
-//! judged, lets [`event_store::batch::plan_batch`] decide, and writes the plan with one multi-row `INSERT` per table
-//! (`UNNEST` of arrays, so the statement is the same for any batch size and stays prepared).
+//! The append transaction: one per group-commit batch, in four round trips whatever the batch's size:
+//!
+//! 1. `BEGIN` and the lock on the log head, sent together (one simple query);
+//! 2. one lookup statement: the head, the clock, the current version of every stream the batch touches, the
+//!    idempotency records of its keys and which of its event ids already exist;
+//! 3. after [`event_store::batch::plan_batch`] has decided, one statement that inserts the events and the
+//!    idempotency records and moves the head (a data-modifying `WITH`, `UNNEST` of arrays);
+//! 4. `COMMIT`.
+//!
+//! Statements 2 and 3 are the same text for any batch, so sqlx keeps them prepared on each connection. The
+//! lookup runs after the lock was granted, in its own statement, so that (in READ COMMITTED) its snapshot
+//! includes everything the previous writer committed, and the clock it reads is later than that writer's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,7 +24,21 @@ use time::{Date, OffsetDateTime};
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::rows::{idempotency_record_from_row, position_from_i64, store_error, to_i64};
+use crate::rows::{idempotency_record_from_parts, position_from_i64, store_error, to_i64};
+
+/// Opens the transaction and takes the head lock in one round trip. READ COMMITTED whatever the server's
+/// default: after waiting for the lock, each later statement must see what the previous writer committed (a
+/// REPEATABLE READ snapshot would fail on the head row instead).
+const BEGIN_AND_LOCK_HEAD: &str =
+    "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 1 FROM log_head WHERE id = 1 FOR UPDATE";
+
+/// Everything a batch is judged against, as rows of one shape told apart by `kind`:
+/// 0 the head and the clock, 1 a stream's current version, 2 an idempotency record, 3 an existing event id.
+/// A stream's version is read from the end of its `(stream_id, stream_version)` index, whatever its length.
+const LOOKUP: &str = "    SELECT 0 AS kind, NULL::text AS stream_id, position AS number, hash AS text, NULL::text AS outcome,            NULL::uuid AS id, recorded_at, clock_timestamp() AS now     FROM log_head WHERE id = 1     UNION ALL     SELECT 1, streams.stream_id, last.stream_version, NULL, NULL, NULL, NULL, NULL     FROM unnest($1::text[]) AS streams(stream_id)     CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE events.stream_id = streams.stream_id                         ORDER BY stream_version DESC LIMIT 1) AS last     UNION ALL     SELECT 2, NULL, NULL, fingerprint, outcome, key, NULL, NULL FROM idempotency_keys WHERE key = ANY($2)     UNION ALL     SELECT 3, NULL, NULL, NULL, NULL, event_id, NULL, NULL FROM events WHERE event_id = ANY($3)";
+
+/// Inserts the plan's events and idempotency records and moves the head, in one statement.
+const WRITE: &str = "    WITH new_events AS (         INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version,             effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id,             causation_id, payload, prev_hash, hash)         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],             $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],             $14::uuid[], $15::uuid[], $16::text[], $17::text[], $18::text[])     ), new_idempotency_keys AS (         INSERT INTO idempotency_keys (key, fingerprint, outcome)         SELECT * FROM UNNEST($19::uuid[], $20::text[], $21::text[])     )     UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
 
 pub(crate) struct PostgresBatchAppender {
     pub(crate) pool: PgPool,
@@ -29,10 +52,7 @@ impl BatchAppender for PostgresBatchAppender {
         batch: Vec<AppendRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
         let lookups = BatchLookups::of(&batch);
-        // READ COMMITTED whatever the server's default: after waiting for the head lock, each statement must see
-        // what the previous writer committed (a REPEATABLE READ snapshot would fail on the head row instead).
-        let mut transaction =
-            self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await.map_err(store_error)?;
+        let mut transaction = self.pool.begin_with(BEGIN_AND_LOCK_HEAD).await.map_err(store_error)?;
         let state = read_stored_state(&mut transaction, &lookups).await?;
         let plan = plan_batch(batch, state)?;
         tracing::Span::current().record("n_events", plan.events.len());
@@ -44,75 +64,54 @@ impl BatchAppender for PostgresBatchAppender {
     }
 }
 
-/// Locks the head row (the serialisation point of all writers), then reads the clock and what the batch touches.
+/// Reads, under the head lock, the head, the clock and what the batch touches.
 async fn read_stored_state(connection: &mut PgConnection, lookups: &BatchLookups) -> Result<StoredState, StoreError> {
-    let head_row = sqlx::query("SELECT position, hash, recorded_at FROM log_head WHERE id = 1 FOR UPDATE")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(store_error)?;
-    let head = LogHead {
-        position: position_from_i64(head_row.try_get("position").map_err(store_error)?)?,
-        hash: head_row.try_get("hash").map_err(store_error)?,
-    };
-    let head_recorded_at: Option<OffsetDateTime> = head_row.try_get("recorded_at").map_err(store_error)?;
-    // Read after the lock was granted, so that it is later than every committed event's.
-    let now: OffsetDateTime =
-        sqlx::query_scalar("SELECT clock_timestamp()").fetch_one(&mut *connection).await.map_err(store_error)?;
-
     let stream_ids: Vec<&str> = lookups.stream_ids.iter().map(StreamId::as_str).collect();
-    let version_rows = sqlx::query(
-        "SELECT stream_id, max(stream_version) AS version FROM events WHERE stream_id = ANY($1) GROUP BY stream_id",
-    )
-    .bind(&stream_ids)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(store_error)?;
-    let mut stream_versions = HashMap::with_capacity(version_rows.len());
-    for row in version_rows {
-        let version = position_from_i64(row.try_get("version").map_err(store_error)?)?;
-        stream_versions.insert(StreamId(row.try_get("stream_id").map_err(store_error)?), version);
-    }
-
-    let mut idempotency_records: HashMap<Uuid, IdempotencyRecord> = HashMap::new();
-    if !lookups.idempotency_keys.is_empty() {
-        let rows = sqlx::query("SELECT key, fingerprint, outcome FROM idempotency_keys WHERE key = ANY($1)")
-            .bind(&lookups.idempotency_keys)
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(store_error)?;
-        for row in rows {
-            let (key, record) = idempotency_record_from_row(&row)?;
-            idempotency_records.insert(key, record);
-        }
-    }
-
-    let existing_event_ids: HashSet<Uuid> = sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
+    let rows = sqlx::query(LOOKUP)
+        .bind(&stream_ids)
+        .bind(&lookups.idempotency_keys)
         .bind(&lookups.event_ids)
         .fetch_all(&mut *connection)
         .await
-        .map_err(store_error)?
-        .into_iter()
-        .collect();
+        .map_err(store_error)?;
 
+    let mut head_and_clock = None;
+    let mut stream_versions = HashMap::with_capacity(lookups.stream_ids.len());
+    let mut idempotency_records: HashMap<Uuid, IdempotencyRecord> = HashMap::new();
+    let mut existing_event_ids = HashSet::new();
+    for row in rows {
+        let kind: i32 = row.try_get("kind").map_err(store_error)?;
+        match kind {
+            0 => {
+                let head = LogHead {
+                    position: position_from_i64(row.try_get("number").map_err(store_error)?)?,
+                    hash: row.try_get("text").map_err(store_error)?,
+                };
+                let head_recorded_at: Option<OffsetDateTime> = row.try_get("recorded_at").map_err(store_error)?;
+                let now: OffsetDateTime = row.try_get("now").map_err(store_error)?;
+                head_and_clock = Some((head, head_recorded_at, now));
+            }
+            1 => {
+                let version = position_from_i64(row.try_get("number").map_err(store_error)?)?;
+                stream_versions.insert(StreamId(row.try_get("stream_id").map_err(store_error)?), version);
+            }
+            2 => {
+                let key: Uuid = row.try_get("id").map_err(store_error)?;
+                let fingerprint: String = row.try_get("text").map_err(store_error)?;
+                let outcome: String = row.try_get("outcome").map_err(store_error)?;
+                idempotency_records.insert(key, idempotency_record_from_parts(key, fingerprint, &outcome)?);
+            }
+            _ => {
+                existing_event_ids.insert(row.try_get::<Uuid, _>("id").map_err(store_error)?);
+            }
+        }
+    }
+    let (head, head_recorded_at, now) =
+        head_and_clock.ok_or_else(|| StoreError::Backend("the log_head row is missing".to_owned()))?;
     Ok(StoredState { head, head_recorded_at, now, stream_versions, idempotency_records, existing_event_ids })
 }
 
 async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(), StoreError> {
-    insert_events(connection, plan).await?;
-    if !plan.idempotency_records.is_empty() {
-        insert_idempotency_records(connection, plan).await?;
-    }
-    sqlx::query("UPDATE log_head SET position = $1, hash = $2, recorded_at = $3 WHERE id = 1")
-        .bind(to_i64(plan.head.position))
-        .bind(&plan.head.hash)
-        .bind(plan.recorded_at)
-        .execute(&mut *connection)
-        .await
-        .map_err(store_error)?;
-    Ok(())
-}
-
-async fn insert_events(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(), StoreError> {
     let n_events = plan.events.len();
     let mut columns = EventColumns::with_capacity(n_events);
     for event in &plan.events {
@@ -135,42 +134,10 @@ async fn insert_events(connection: &mut PgConnection, plan: &BatchPlan) -> Resul
         columns.prev_hash.push(&event.prev_hash);
         columns.hash.push(&event.hash);
     }
-    sqlx::query(
-        "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
-         effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
-         causation_id, payload, prev_hash, hash) \
-         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], \
-         $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::uuid[], \
-         $15::uuid[], $16::text[], $17::text[], $18::text[])",
-    )
-    .bind(columns.global_position)
-    .bind(columns.event_id)
-    .bind(columns.stream_id)
-    .bind(columns.stream_version)
-    .bind(columns.event_type)
-    .bind(columns.schema_version)
-    .bind(columns.effective_date)
-    .bind(columns.recorded_at)
-    .bind(columns.actor_id)
-    .bind(columns.actor_name)
-    .bind(columns.actor_unit)
-    .bind(columns.actor_role)
-    .bind(columns.command_id)
-    .bind(columns.correlation_id)
-    .bind(columns.causation_id)
-    .bind(columns.payload)
-    .bind(columns.prev_hash)
-    .bind(columns.hash)
-    .execute(&mut *connection)
-    .await
-    .map_err(store_error)?;
-    Ok(())
-}
-
-async fn insert_idempotency_records(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(), StoreError> {
-    let mut keys = Vec::with_capacity(plan.idempotency_records.len());
-    let mut fingerprints = Vec::with_capacity(plan.idempotency_records.len());
-    let mut outcomes = Vec::with_capacity(plan.idempotency_records.len());
+    let n_records = plan.idempotency_records.len();
+    let mut keys = Vec::with_capacity(n_records);
+    let mut fingerprints = Vec::with_capacity(n_records);
+    let mut outcomes = Vec::with_capacity(n_records);
     for new_record in &plan.idempotency_records {
         keys.push(new_record.key);
         fingerprints.push(new_record.record.fingerprint.as_str());
@@ -178,15 +145,34 @@ async fn insert_idempotency_records(connection: &mut PgConnection, plan: &BatchP
             .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
         outcomes.push(outcome);
     }
-    sqlx::query(
-        "INSERT INTO idempotency_keys (key, fingerprint, outcome) SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[])",
-    )
-    .bind(keys)
-    .bind(fingerprints)
-    .bind(outcomes)
-    .execute(&mut *connection)
-    .await
-    .map_err(store_error)?;
+    sqlx::query(WRITE)
+        .bind(columns.global_position)
+        .bind(columns.event_id)
+        .bind(columns.stream_id)
+        .bind(columns.stream_version)
+        .bind(columns.event_type)
+        .bind(columns.schema_version)
+        .bind(columns.effective_date)
+        .bind(columns.recorded_at)
+        .bind(columns.actor_id)
+        .bind(columns.actor_name)
+        .bind(columns.actor_unit)
+        .bind(columns.actor_role)
+        .bind(columns.command_id)
+        .bind(columns.correlation_id)
+        .bind(columns.causation_id)
+        .bind(columns.payload)
+        .bind(columns.prev_hash)
+        .bind(columns.hash)
+        .bind(keys)
+        .bind(fingerprints)
+        .bind(outcomes)
+        .bind(to_i64(plan.head.position))
+        .bind(&plan.head.hash)
+        .bind(plan.recorded_at)
+        .execute(&mut *connection)
+        .await
+        .map_err(store_error)?;
     Ok(())
 }
 

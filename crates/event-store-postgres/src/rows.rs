@@ -66,10 +66,19 @@ pub(crate) fn idempotency_record_from_row(row: &PgRow) -> Result<(Uuid, Idempote
     let key: Uuid = row.try_get("key").map_err(store_error)?;
     let fingerprint: String = row.try_get("fingerprint").map_err(store_error)?;
     let outcome: String = row.try_get("outcome").map_err(store_error)?;
-    let outcome: AppendOutcome = serde_json::from_str(&outcome).map_err(|error| {
+    Ok((key, idempotency_record_from_parts(key, fingerprint, &outcome)?))
+}
+
+/// An idempotency record from its stored fingerprint and outcome JSON.
+pub(crate) fn idempotency_record_from_parts(
+    key: Uuid,
+    fingerprint: String,
+    outcome: &str,
+) -> Result<IdempotencyRecord, StoreError> {
+    let outcome: AppendOutcome = serde_json::from_str(outcome).map_err(|error| {
         StoreError::Backend(format!("the outcome kept for idempotency key {key} cannot be read: {error}"))
     })?;
-    Ok((key, IdempotencyRecord { fingerprint, outcome }))
+    Ok(IdempotencyRecord { fingerprint, outcome })
 }
 
 pub(crate) fn position_from_i64(position: i64) -> Result<u64, StoreError> {

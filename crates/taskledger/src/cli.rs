@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{LogFormat, StoreConfig};
+use app::Services;
+
+use crate::config::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,12 +37,18 @@ pub struct LogArgs {
 pub enum Action {
     /// Run every service in one process (SQLite and an in-process bus unless told otherwise).
     Serve(ServeArgs),
-    /// Run the command service alone.
+    /// Run the command service (and the relay to the bus) alone.
     CommandService(ServeArgs),
+    /// Run the projection service alone: read models, the board, the appendix, statistics.
+    ProjectionService(ServeArgs),
+    /// Manage the read models.
+    Projections(ProjectionsArgs),
     /// Print a bearer token that a server on the same data dir (or the same TASKLEDGER_TOKEN_KEY) accepts.
     Token(TokenArgs),
     /// Walk the event log's hash chain and name the first position that does not verify.
     Verify(VerifyArgs),
+    /// Measure performance, each figure beside the machine's limit measured in the same run.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,9 +68,22 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// NATS URL; without it an in-process bus carries events.
-    #[arg(long, env = "TASKLEDGER_NATS_URL")]
+    /// Where the read models live (postgres://… or sqlite://…); the event database, or projections.db in the
+    /// data dir, when absent.
+    #[arg(long, env = "TASKLEDGER_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+    /// NATS URL (several comma-separated for a cluster); without it an in-process bus carries events.
+    #[arg(long, env = "TASKLEDGER_NATS_URL", hide_env_values = true)]
     pub nats_url: Option<String>,
+    /// Copies of the JetStream stream: 1 for one NATS server, 3 for a three-node cluster.
+    #[arg(long, env = "TASKLEDGER_NATS_REPLICAS", default_value_t = 1)]
+    pub nats_replicas: usize,
+    /// The JetStream stream that holds the events.
+    #[arg(long, env = "TASKLEDGER_NATS_STREAM", default_value = "TASKLEDGER_EVENTS")]
+    pub nats_stream: String,
+    /// The first tokens of every event subject (`<prefix>.task.<id>`).
+    #[arg(long, env = "TASKLEDGER_NATS_SUBJECT_PREFIX", default_value = "taskledger.events")]
+    pub nats_subject_prefix: String,
     /// Load the seed's plan and its reports as of 15/4/2024 (once; a restart finds it there).
     #[arg(long)]
     pub demo: bool,
@@ -90,15 +111,84 @@ pub struct TokenArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ProjectionsArgs {
+    #[command(subcommand)]
+    pub action: ProjectionsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsAction {
+    /// Replay the store into fresh tables of a read model (every one without NAME) while the service keeps
+    /// answering from the old ones, then switch atomically.
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// plans or tasks; every read model when absent.
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, env = "TASKLEDGER_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub store: StoreArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub benchmark: Benchmark,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Benchmark {
+    /// Commands per second over HTTP with 1 and N clients, p50/p99 latency, beside single-row INSERT
+    /// transactions of the same rows on the same database; and the idle server's memory.
+    Append(BenchAppendArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAppendArgs {
+    /// Which event stores to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    pub backend: BenchBackend,
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "TASKLEDGER_BENCH_DATABASE_URL", hide_env_values = true,
+        default_value = bench::append::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Measured seconds of each run, after its warm-up.
+    #[arg(long, default_value_t = 10)]
+    pub duration_secs: u64,
+    /// Warm-up seconds before each run is measured.
+    #[arg(long, default_value_t = 2)]
+    pub warmup_secs: u64,
+    /// Concurrent HTTP clients (and raw connections), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    pub clients: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.action {
-        Action::Serve(args) | Action::CommandService(args) => crate::serve::run(args).await,
+        Action::Serve(args) => crate::serve::run(args, Services::All).await,
+        Action::CommandService(args) => crate::serve::run(args, Services::Command).await,
+        Action::ProjectionService(args) => crate::serve::run(args, Services::Projection).await,
+        Action::Projections(ProjectionsArgs { action: ProjectionsAction::Rebuild(args) }) => {
+            crate::rebuild::run(args).await
+        }
         Action::Token(args) => crate::token::run(args),
-        Action::Verify(args) => crate::verify::run(StoreConfig::from(&args.store)).await,
+        Action::Verify(args) => crate::verify::run(&args.store).await,
+        Action::Bench(BenchArgs { benchmark: Benchmark::Append(args) }) => crate::bench::run_append(args).await,
     }
 }

@@ -1,8 +1,10 @@
 //! The `taskledger` binary: one executable, one subcommand per role. It parses configuration and wires crates
-//! together; the work is done in the library crates (`command-service`, the event stores, `auth`).
+//! together; the work is done in the library crates (`app` assembles the services of one process).
 
+mod bench;
 mod cli;
 mod config;
+mod rebuild;
 mod serve;
 mod token;
 mod verify;

@@ -1,42 +1,21 @@
-//! `taskledger serve` and `taskledger command-service`: opens the store, loads the token key, optionally loads
-//! the demo, and serves the HTTP API until SIGINT or SIGTERM, finishing the requests in flight.
+//! `taskledger serve`, `command-service` and `projection-service`: start the node's services and serve until
+//! SIGINT or SIGTERM, then finish the requests in flight and stop the relay and the projectors cleanly.
 
-use anyhow::Context;
-use command_service::{AppState, ServiceConfig};
+use app::Services;
 
 use crate::cli::ServeArgs;
-use crate::config::{self, StoreConfig};
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store_config = StoreConfig::from(&args.store);
-    std::fs::create_dir_all(&store_config.data_dir)
-        .with_context(|| format!("could not create data dir {}", store_config.data_dir.display()))?;
-    if args.nats_url.is_some() {
-        tracing::warn!("--nats-url is accepted but events are not published to NATS by this build");
-    }
-    let token_key = config::token_key(&store_config.data_dir)?;
-    let store = store_config.open().await?;
-    let service_config = ServiceConfig { body_limit_bytes: args.body_limit, ..ServiceConfig::default() };
-    let state = AppState::new(store, token_key, service_config);
-    if args.demo {
-        let demo = command_service::demo::load(&state).await.context("could not load the demo plan")?;
-        let verb = if demo.created { "loaded" } else { "already present" };
-        println!("demo plan {verb}: {}", demo.plan_id);
-    }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("could not listen on {}", args.listen))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, store = %store_config.describe(), "taskledger listening");
-    println!("taskledger listening on http://{address} (store: {})", store_config.describe());
+pub async fn run(args: ServeArgs, services: Services) -> anyhow::Result<()> {
+    let config = args.node_config();
+    let node = app::start(&config, services).await?;
+    println!("taskledger listening on http://{} (store: {})", node.address, config.describe_store());
     println!(
         "get a token: taskledger token --user u1 --name \"Nguyễn Văn A\" --unit VP-UBND --role planner --data-dir {}",
-        store_config.data_dir.display()
+        config.data_dir.display()
     );
-    axum::serve(listener, command_service::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    node.shutdown().await;
     tracing::info!("taskledger stopped");
     Ok(())
 }

@@ -14,7 +14,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!args.user.trim().is_empty(), "--user must not be empty");
     anyhow::ensure!(!args.name.trim().is_empty(), "--name must not be empty");
     anyhow::ensure!((1..=24 * 366).contains(&args.hours), "--hours must be from 1 to 8784");
-    let key = crate::config::token_key(&args.data_dir)?;
+    let key = app::token_key(&args.data_dir)?;
     let actor = Actor { id: args.user.trim().to_owned(), name: domain::text::normalize(&args.name), unit, role };
     let token = auth::mint(&key, &actor, time::OffsetDateTime::now_utc(), time::Duration::hours(args.hours))
         .context("could not mint the token")?;

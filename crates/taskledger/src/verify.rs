@@ -2,10 +2,10 @@
 
 use event_store::verify::{verify_store, VerifyStoreError};
 
-use crate::config::StoreConfig;
+use crate::cli::StoreArgs;
 
-pub async fn run(config: StoreConfig) -> anyhow::Result<()> {
-    let store = config.open().await?;
+pub async fn run(args: &StoreArgs) -> anyhow::Result<()> {
+    let store = args.node_config(None).open_store().await?;
     match verify_store(store.as_ref(), 10_000).await {
         Ok(report) => {
             println!(

@@ -20,10 +20,11 @@ fn assert_problem(answer: &Answer, status: StatusCode, field: Option<&str>) {
 #[tokio::test]
 async fn requests_without_a_valid_token_are_401() {
     let app = sqlite_app().await;
-    let answer = app.request(Method::GET, "/v1/plans", None, None).await;
+    let answer = app.request(Method::GET, "/v1/tasks/00000000-0000-0000-0000-000000000000", None, None).await;
     assert_problem(&answer, StatusCode::UNAUTHORIZED, None);
     assert_eq!(answer.headers[header::WWW_AUTHENTICATE], "Bearer");
-    let answer = app.request(Method::GET, "/v1/plans", Some("not-a-token"), None).await;
+    let answer =
+        app.request(Method::GET, "/v1/tasks/00000000-0000-0000-0000-000000000000", Some("not-a-token"), None).await;
     assert_problem(&answer, StatusCode::UNAUTHORIZED, None);
     let other_key = auth::TokenKey::generate();
     let actor = domain::actor::Actor {

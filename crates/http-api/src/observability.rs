@@ -4,14 +4,12 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
-
-use crate::AppState;
 
 /// Latency buckets in seconds, fine below 25 ms where the targets are.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -47,7 +45,7 @@ impl Metrics {
 }
 
 /// Times and counts every request, inside a span carrying method, route and (once known) the actor.
-pub async fn track_requests(State(_state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track_requests(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let route = request
@@ -67,6 +65,8 @@ pub async fn track_requests(State(_state): State<AppState>, request: Request, ne
     response
 }
 
-pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+/// `GET /metrics`: the process's metrics in the Prometheus text format.
+pub async fn metrics_endpoint() -> Response {
+    let body = Metrics::install().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }

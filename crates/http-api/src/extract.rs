@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::ApiState;
 
 /// The actor of a verified bearer token. The only source of the actor recorded in events.
 #[derive(Debug, Clone)]
@@ -35,10 +35,10 @@ pub struct CommandHeaders {
     pub causation_id: Option<Uuid>,
 }
 
-impl FromRequestParts<AppState> for Authenticated {
+impl<S: ApiState> FromRequestParts<S> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -49,17 +49,17 @@ impl FromRequestParts<AppState> for Authenticated {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::Unauthorized("Authorization header must be \"Bearer <token>\"".to_owned()))?;
-        let actor = auth::verify(&state.token_key, token.trim(), state.clock.now())
+        let actor = auth::verify(state.token_key(), token.trim(), state.now())
             .map_err(|error| ApiError::Unauthorized(format!("invalid bearer token: {error}")))?;
         tracing::Span::current().record("actor_id", actor.id.as_str());
         Ok(Authenticated(actor))
     }
 }
 
-impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
+impl<S: ApiState, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let content_type =
             request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
         let is_json = content_type.split(';').next().is_some_and(|mime| {
@@ -69,7 +69,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType("send the body as Content-Type: application/json".to_owned()));
         }
-        let limit_bytes = state.config.body_limit_bytes;
+        let limit_bytes = state.body_limit_bytes();
         let raw = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge { limit_bytes }
@@ -97,10 +97,10 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-impl FromRequestParts<AppState> for CommandHeaders {
+impl<S: ApiState> FromRequestParts<S> for CommandHeaders {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let text = |name: &'static str| -> Result<Option<&str>, ApiError> {
             parts
                 .headers
@@ -138,4 +138,19 @@ pub fn fingerprint(route: &str, raw: &[u8]) -> String {
     hasher.update([0]);
     hasher.update(raw);
     hex::encode(hasher.finalize())
+}
+
+/// A query string parsed strictly: unknown parameters and malformed values are 422.
+#[derive(Debug)]
+pub struct StrictQuery<T>(pub T);
+
+impl<S: ApiState, T: DeserializeOwned + Send> FromRequestParts<S> for StrictQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(StrictQuery)
+            .map_err(|error| ApiError::invalid("query", error.to_string()))
+    }
 }

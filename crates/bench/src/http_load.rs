@@ -1,0 +1,256 @@
+//! End-to-end load over HTTP: the command service's router served by axum on `127.0.0.1:0` in this process,
+//! exactly as `taskledger serve` builds it, and clients that each own one task and file progress reports on it
+//! in a loop through a keep-alive connection of their own.
+//!
+//! Every command is what a careful client sends: a bearer token, an `Idempotency-Key`, a realistic Vietnamese
+//! report. Only `201 Created` counts as success. Each client's task keeps the reports it was given, so its
+//! stream grows during the run as a real task's does (the command service folds the whole stream per command).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use auth::TokenKey;
+use axum::serve::ListenerExt;
+use command_service::{AppState, ServiceConfig};
+use domain::actor::{Actor, Role};
+use domain::unit_code::UnitCode;
+use event_store::{EventStore, RecordedEvent, StreamId};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::measure::{Figures, Tally, Window};
+
+/// The command service listening on a loopback port of this process.
+pub(crate) struct InProcessServer {
+    pub(crate) address: SocketAddr,
+    token_key: Arc<TokenKey>,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// The plan the benchmark's tasks are assigned in, and the tokens of who assigns and who reports.
+pub(crate) struct Fixture {
+    base_url: String,
+    client: reqwest::Client,
+    planner_token: String,
+    reporter_token: String,
+    plan_id: String,
+    /// Task numbers are unique in a section; the next one to assign.
+    next_task_number: u32,
+}
+
+/// What one HTTP load run measured.
+pub(crate) struct LoadResult {
+    pub(crate) figures: Figures,
+    /// The longest task stream at the end (events), which the last commands had to fold.
+    pub(crate) max_stream_length: u64,
+}
+
+impl InProcessServer {
+    pub(crate) async fn start(store: Arc<dyn EventStore>) -> anyhow::Result<InProcessServer> {
+        let state = AppState::new(store, TokenKey::generate(), ServiceConfig::default());
+        let token_key = state.token_key.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
+        let address = listener.local_addr()?;
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let router = command_service::router(state);
+        // Answers leave at once instead of waiting for the client's delayed ACK (Nagle's algorithm).
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = signal.await;
+                })
+                .await
+        });
+        Ok(InProcessServer { address, token_key, shutdown, task })
+    }
+
+    /// Stops accepting connections and waits (a few seconds at most) for the server to finish.
+    pub(crate) async fn stop(self) {
+        let _ = self.shutdown.send(());
+        match tokio::time::timeout(Duration::from_secs(5), self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => eprintln!("the in-process server failed: {error}"),
+            Ok(Err(join_error)) => eprintln!("the in-process server panicked: {join_error}"),
+            Err(_) => eprintln!("the in-process server did not stop within 5 s"),
+        }
+    }
+
+    fn token(&self, role: Role, id: &str, name: &str, unit: &str) -> anyhow::Result<String> {
+        let actor = Actor {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            unit: UnitCode::parse(unit).map_err(|error| anyhow::anyhow!("unit {unit}: {error}"))?,
+            role,
+        };
+        auth::mint(&self.token_key, &actor, time::OffsetDateTime::now_utc(), time::Duration::hours(12))
+            .context("cannot mint a token")
+    }
+}
+
+impl Fixture {
+    /// Creates the plan through the API.
+    pub(crate) async fn create(server: &InProcessServer) -> anyhow::Result<Fixture> {
+        let mut fixture = Fixture {
+            base_url: format!("http://{}", server.address),
+            client: client()?,
+            planner_token: server.token(Role::Planner, "chuyenvien.vp", "Trần Thị Bình", "VP-UBND")?,
+            reporter_token: server.token(Role::Reporter, "chuyenvien.khcn", "Nguyễn Văn An", "SO-KHCN")?,
+            plan_id: String::new(),
+            next_task_number: 1,
+        };
+        let plan = json!({
+            "agency": "SO-KHCN",
+            "year": 2024,
+            "title": "Danh mục nhiệm vụ trọng tâm năm 2024 của Sở Khoa học và Công nghệ",
+            "basis": ["QĐ số 184/QĐ-UBND ngày 24/01/2024"],
+            "sections": [{"code": "I", "title": "NHIỆM VỤ TRỌNG TÂM"}, {"code": "II", "title": "NHIỆM VỤ CHẤP THUẬN"}]
+        });
+        fixture.plan_id = fixture.command("/v1/plans", &fixture.planner_token, &plan).await?;
+        Ok(fixture)
+    }
+
+    /// Assigns the next task of section I to SO-KHCN through the API and answers its id.
+    pub(crate) async fn assign_task(&mut self) -> anyhow::Result<Uuid> {
+        let number = self.next_task_number;
+        self.next_task_number += 1;
+        let task = json!({
+            "section": "I",
+            "number": number.to_string(),
+            "title": "Hỗ trợ 03 doanh nghiệp áp dụng chương trình đảm bảo đo lường",
+            "target": {"quantity": 3, "unit": "doanh nghiệp", "text": "03 doanh nghiệp được hỗ trợ"},
+            "deadline": "2024-11",
+            "lead_unit": "SO-KHCN",
+            "coordinating_units": ["SO-TC"],
+            "basis": ["Kế hoạch số 409/KH-UBND ngày 30/8/2021"]
+        });
+        let path = format!("/v1/plans/{}/tasks", self.plan_id);
+        let id = self.command(&path, &self.planner_token, &task).await?;
+        Uuid::parse_str(&id).with_context(|| format!("task id {id:?}"))
+    }
+
+    /// Files one report on a fresh task and reads the stored event back: the row the raw limit inserts.
+    pub(crate) async fn stored_report(&mut self, store: &dyn EventStore) -> anyhow::Result<RecordedEvent> {
+        let task_id = self.assign_task().await?;
+        let url = format!("{}/v1/tasks/{task_id}/reports", self.base_url);
+        file_report(&self.client, &url, &self.reporter_token, 0).await.map_err(anyhow::Error::msg)?;
+        let stream = StreamId(domain::ids::TaskId(task_id).stream_name());
+        let events = store.read_stream(&stream, 0).await?;
+        events.into_iter().last().context("the report was not stored")
+    }
+
+    /// `clients` clients, each on a task of its own assigned now, filing reports until the window ends.
+    pub(crate) async fn run(
+        &mut self,
+        clients: usize,
+        window_of: impl FnOnce() -> Window,
+    ) -> anyhow::Result<LoadResult> {
+        let mut urls = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let task_id = self.assign_task().await?;
+            urls.push(format!("{}/v1/tasks/{task_id}/reports", self.base_url));
+        }
+        let window = window_of();
+        let mut tasks = tokio::task::JoinSet::new();
+        for url in urls {
+            let token = self.reporter_token.clone();
+            let client = client()?;
+            tasks.spawn(async move {
+                let mut tally = Tally::new();
+                let mut stream_length = 1_u64;
+                let mut sequence = 0_u64;
+                while let Some(started) = window.next_start() {
+                    sequence += 1;
+                    let result = file_report(&client, &url, &token, sequence).await;
+                    if let Ok(version) = result {
+                        stream_length = version;
+                    }
+                    tally.finish(window, started, result.map(drop));
+                }
+                (tally, stream_length)
+            });
+        }
+        let mut tally = Tally::new();
+        let mut max_stream_length = 0;
+        while let Some(joined) = tasks.join_next().await {
+            let (client_tally, stream_length) = joined.context("an HTTP client panicked")?;
+            tally.merge(&client_tally);
+            max_stream_length = max_stream_length.max(stream_length);
+        }
+        Ok(LoadResult { figures: tally.figures(clients, window), max_stream_length })
+    }
+
+    /// POSTs a command and answers the id of its `201` answer.
+    async fn command(&self, path: &str, token: &str, body: &Value) -> anyhow::Result<String> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(token)
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .json(body)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = response.status();
+        let answer: Value = response.json().await.with_context(|| format!("POST {path}: answer is not JSON"))?;
+        if status != StatusCode::CREATED {
+            bail!("POST {path} answered {status}: {answer}");
+        }
+        answer["id"].as_str().map(str::to_owned).with_context(|| format!("POST {path}: no id in {answer}"))
+    }
+}
+
+/// One keep-alive connection per client, never a proxy.
+fn client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .context("cannot build an HTTP client")
+}
+
+/// Files report number `sequence` and answers the task's version (its stream length) after it.
+async fn file_report(client: &reqwest::Client, url: &str, token: &str, sequence: u64) -> Result<u64, String> {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("idempotency-key", Uuid::now_v7().to_string())
+        .json(&report_body(sequence))
+        .send()
+        .await
+        .map_err(|error| format!("POST {url}: {error}"))?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|error| format!("POST {url}: reading the answer: {error}"))?;
+    if status != StatusCode::CREATED {
+        return Err(format!("POST {url} answered {status}: {}", String::from_utf8_lossy(&bytes)));
+    }
+    let answer: Value = serde_json::from_slice(&bytes).map_err(|error| format!("POST {url}: {error}"))?;
+    answer["version"].as_u64().ok_or_else(|| format!("POST {url}: no version in {answer}"))
+}
+
+/// A progress report as a department's staff would type it, numbered so that no two are alike.
+fn report_body(sequence: u64) -> Value {
+    json!({
+        "as_of": "2024-04-15",
+        "summary": format!(
+            "Đến ngày 15/4/2024, Sở đã phối hợp với Sở Tài chính khảo sát nhu cầu của 25/25 doanh nghiệp, \
+             tổ chức 02 lớp tập huấn về chương trình đảm bảo đo lường cho 120 lượt cán bộ kỹ thuật; \
+             đang hoàn thiện hồ sơ hỗ trợ 03 doanh nghiệp áp dụng (cập nhật lần {sequence})."
+        ),
+        "measures": [
+            {"label": "Doanh nghiệp đã khảo sát", "achieved": 25, "target": 25, "unit": "doanh nghiệp"},
+            {"label": "Lớp tập huấn đã tổ chức", "achieved": 2, "target": 3, "unit": "lớp"}
+        ],
+        "progress": "in_progress",
+        "evidence": ["Kế hoạch số 23/KH-KHCN ngày 24/01/2024", "Báo cáo số 45/BC-KHCN ngày 10/4/2024"]
+    })
+}

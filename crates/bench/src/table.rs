@@ -1,0 +1,73 @@
+//! The printed report of one backend: each HTTP figure beside the raw limit of the same concurrency and their
+//! ratio, the latency drift as task streams grow, the idle server's memory, and the targets.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::append::BackendReport;
+use crate::measure::Figures;
+
+pub(crate) fn render(report: &BackendReport) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "== {}: {}", report.backend, report.location);
+    let _ = writeln!(text, "durability: {}", report.durability);
+    let _ = writeln!(text, "load average at start: {}", report.load_average_at_start);
+    let _ = writeln!(
+        text,
+        "{:<34} {:>11} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "", "per second", "p50", "p99", "p999", "max", "errors"
+    );
+    for run in &report.runs {
+        let clients = run.http.concurrency;
+        row(&mut text, &format!("HTTP POST report, {clients} client(s)"), &run.http);
+        row(&mut text, &format!("store append, {clients} caller(s)"), &run.store);
+        row(&mut text, &format!("raw INSERT tx, {clients} connection(s)"), &run.raw);
+        let _ = writeln!(text, "{:<34} {:>10.2}×", "  HTTP / raw", run.http.per_second() / run.raw.per_second());
+        let _ = writeln!(text, "{:<34} {:>10.2}×", "  store / raw", run.store.per_second() / run.raw.per_second());
+    }
+    for run in &report.runs {
+        let _ = writeln!(
+            text,
+            "{} client(s): longest task stream at the end {} events; HTTP p50 {} in the first second, {} in the last",
+            run.http.concurrency,
+            run.max_stream_length,
+            millis(run.http.p50_first_second),
+            millis(run.http.p50_last_second)
+        );
+    }
+    for figures in report.runs.iter().flat_map(|run| [&run.http, &run.store, &run.raw]) {
+        if let Some(error) = &figures.first_error {
+            let _ = writeln!(text, "first error at concurrency {}: {error}", figures.concurrency);
+        }
+    }
+    if let Some(rss) = report.idle_rss_bytes {
+        let _ = writeln!(text, "idle `taskledger serve` on {}: {} resident", report.backend, megabytes(rss));
+    }
+    let _ = writeln!(text, "targets:");
+    for check in report.targets() {
+        let verdict = if check.holds { "PASS" } else { "MISS" };
+        let _ = writeln!(text, "  {verdict}  {}", check.description);
+    }
+    text
+}
+
+fn row(text: &mut String, label: &str, figures: &Figures) {
+    let _ = writeln!(
+        text,
+        "{label:<34} {:>11.0} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        figures.per_second(),
+        millis(figures.p50),
+        millis(figures.p99),
+        millis(figures.p999),
+        millis(figures.max),
+        figures.errors
+    );
+}
+
+pub(crate) fn millis(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+pub(crate) fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}

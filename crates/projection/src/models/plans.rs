@@ -1,0 +1,85 @@
+//! The plan catalogue: one row per plan with its agency, year, title, sections and number of nodes.
+
+use async_trait::async_trait;
+use domain::deadline::VIETNAM_OFFSET;
+use domain::plan::PlanEvent;
+use event_store::RecordedEvent;
+use sqlx::{Any, Transaction};
+use time::format_description::well_known::Rfc3339;
+
+use super::{aggregate_of, decode, json_text, ApplyError, ReadModel};
+use crate::db::table;
+
+pub const NAME: &str = "plans";
+
+#[derive(Debug, Default)]
+pub struct PlansModel;
+
+#[async_trait]
+impl ReadModel for PlansModel {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn create_tables(&self, generation: i64) -> Vec<String> {
+        vec![format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                plan_id TEXT PRIMARY KEY,
+                agency TEXT NOT NULL,
+                year BIGINT NOT NULL,
+                title TEXT NOT NULL,
+                basis TEXT NOT NULL,
+                sections TEXT NOT NULL,
+                n_nodes BIGINT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                position BIGINT NOT NULL
+            )",
+            table(NAME, generation)
+        )]
+    }
+
+    fn tables(&self, generation: i64) -> Vec<String> {
+        vec![table(NAME, generation)]
+    }
+
+    async fn apply(
+        &self,
+        transaction: &mut Transaction<'static, Any>,
+        generation: i64,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let plans = table(NAME, generation);
+        for event in events.iter().filter(|event| aggregate_of(event) == "plan") {
+            let position = event.global_position as i64;
+            match decode::<PlanEvent>(event)? {
+                PlanEvent::PlanCreated(created) => {
+                    sqlx::query(&format!(
+                        "INSERT INTO {plans} (plan_id, agency, year, title, basis, sections, n_nodes, created_at, created_by, position)
+                         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) ON CONFLICT (plan_id) DO NOTHING"
+                    ))
+                    .bind(created.plan_id.to_string())
+                    .bind(created.agency.to_string())
+                    .bind(i64::from(created.year))
+                    .bind(created.title.as_str().to_owned())
+                    .bind(json_text(&created.basis))
+                    .bind(json_text(&created.sections))
+                    .bind(event.recorded_at.to_offset(VIETNAM_OFFSET).format(&Rfc3339).unwrap_or_default())
+                    .bind(event.actor.name.clone())
+                    .bind(position)
+                    .execute(&mut **transaction)
+                    .await?;
+                }
+                PlanEvent::TaskRegistered(_) => {
+                    let plan_id = event.stream_id.0.trim_start_matches("plan-").to_owned();
+                    sqlx::query(&format!("UPDATE {plans} SET n_nodes = n_nodes + 1, position = $1 WHERE plan_id = $2"))
+                        .bind(position)
+                        .bind(plan_id)
+                        .execute(&mut **transaction)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,201 @@
+//! Rebuilding a read model from zero while the service keeps answering.
+//!
+//! The store is replayed into the next generation of the model's tables (`rm_tasks_g4` while queries read
+//! `rm_tasks_g3`). Then, in one transaction holding the model's lock — the one the live projector takes for every
+//! batch — the tail that arrived meanwhile is applied and the active generation switches. Queries resolve the
+//! active generation per request, so they move to the new tables at once; the generation before the previous one
+//! is dropped (the previous one stays, so that a query in flight never loses its tables).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use event_store::{EventStore, RecordedEvent};
+use sqlx::{Any, Row, Transaction};
+
+use crate::db::{DbError, ReadDb};
+use crate::models::{ApplyError, ReadModel};
+use crate::runtime::ProjectionError;
+
+/// What a rebuild did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RebuildReport {
+    pub model: String,
+    pub generation: i64,
+    pub n_events: u64,
+    pub n_parked: u64,
+    pub checkpoint: u64,
+    pub seconds: f64,
+}
+
+/// Rebuilds one read model into a new generation and switches to it.
+pub async fn rebuild(
+    db: &ReadDb,
+    store: &dyn EventStore,
+    model: Arc<dyn ReadModel>,
+    batch_size: usize,
+) -> Result<RebuildReport, ProjectionError> {
+    let started = Instant::now();
+    let (active, _) = db.ensure_model(model.name(), &model.create_tables(1)).await?;
+    let next = active + 1;
+    for statement in drop_statements(model.as_ref(), next) {
+        sqlx::query(&statement).execute(db.pool()).await?;
+    }
+    for statement in model.create_tables(next) {
+        sqlx::query(&statement).execute(db.pool()).await?;
+    }
+    tracing::info!(model = model.name(), generation = next, "rebuild started");
+
+    let mut position = 0;
+    let mut counts = Counts::default();
+    loop {
+        let events = store.read_all(position, batch_size).await?;
+        let Some(last) = events.last().map(|event| event.global_position) else { break };
+        let mut transaction = db.begin_write().await?;
+        apply_parking(&mut transaction, model.as_ref(), next, events, &mut counts).await?;
+        transaction.commit().await?;
+        position = last;
+    }
+
+    let mut transaction = db.begin_write().await?;
+    let row = sqlx::query(&format!("SELECT active_generation FROM rm_projections WHERE model = $1{}", db.for_update()))
+        .bind(model.name())
+        .fetch_one(&mut *transaction)
+        .await?;
+    let active_now: i64 = row.try_get(0)?;
+    if active_now != active {
+        transaction.rollback().await?;
+        return Err(DbError::Unavailable(format!(
+            "another rebuild of {} switched to generation {active_now} meanwhile",
+            model.name()
+        ))
+        .into());
+    }
+    loop {
+        let events = store.read_all(position, batch_size).await?;
+        let Some(last) = events.last().map(|event| event.global_position) else { break };
+        apply_parking(&mut transaction, model.as_ref(), next, events, &mut counts).await?;
+        position = last;
+    }
+    sqlx::query("UPDATE rm_projections SET active_generation = $1, checkpoint = $2 WHERE model = $3")
+        .bind(next)
+        .bind(position as i64)
+        .bind(model.name())
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    for statement in drop_statements(model.as_ref(), active - 1) {
+        sqlx::query(&statement).execute(db.pool()).await?;
+    }
+    let report = RebuildReport {
+        model: model.name().to_owned(),
+        generation: next,
+        n_events: counts.n_events,
+        n_parked: counts.n_parked,
+        checkpoint: position,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    tracing::info!(
+        model = model.name(),
+        generation = next,
+        n_events = report.n_events,
+        seconds = report.seconds,
+        "rebuild switched"
+    );
+    Ok(report)
+}
+
+/// Every row of a generation's tables as text, table by table in a stable order: to compare generations.
+pub async fn snapshot(
+    db: &ReadDb,
+    model: &dyn ReadModel,
+    generation: i64,
+) -> Result<Vec<(String, Vec<String>)>, DbError> {
+    let mut tables = Vec::new();
+    for table in model.tables(generation) {
+        let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2")).fetch_all(db.pool()).await?;
+        let mut lines: Vec<String> = rows.iter().map(row_text).collect();
+        lines.sort();
+        let unsuffixed = table.rsplit_once("_g").map_or(table.clone(), |(name, _)| name.to_owned());
+        tables.push((unsuffixed, lines));
+    }
+    Ok(tables)
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    n_events: u64,
+    n_parked: u64,
+}
+
+/// Applies a batch; a poisoned event is parked and the rest applied around it, all in `transaction`.
+async fn apply_parking(
+    transaction: &mut Transaction<'static, Any>,
+    model: &dyn ReadModel,
+    generation: i64,
+    events: Vec<RecordedEvent>,
+    counts: &mut Counts,
+) -> Result<(), ProjectionError> {
+    let mut remaining = events;
+    while !remaining.is_empty() {
+        // A poison is found before anything is written (models decode and fold in memory first), except for
+        // models that write per event; a savepoint keeps a partial batch out either way.
+        sqlx::query("SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
+        match model.apply(transaction, generation, &remaining).await {
+            Ok(()) => {
+                sqlx::query("RELEASE SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
+                counts.n_events += remaining.len() as u64;
+                return Ok(());
+            }
+            Err(ApplyError::Poison { position, reason }) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
+                sqlx::query("RELEASE SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
+                let before: Vec<RecordedEvent> =
+                    remaining.iter().filter(|event| event.global_position < position).cloned().collect();
+                if !before.is_empty() {
+                    Box::pin(apply_parking(transaction, model, generation, before, counts)).await?;
+                }
+                let poisoned = remaining.iter().find(|event| event.global_position == position);
+                sqlx::query(
+                    "INSERT INTO rm_parked (model, global_position, event_id, event_type, error, parked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model, global_position) DO NOTHING",
+                )
+                .bind(model.name())
+                .bind(position as i64)
+                .bind(poisoned.map(|event| event.event_id.to_string()).unwrap_or_default())
+                .bind(poisoned.map(|event| event.event_type.clone()).unwrap_or_default())
+                .bind(reason)
+                .bind(event_store::canonical::format_recorded_at(time::OffsetDateTime::now_utc()))
+                .execute(&mut **transaction)
+                .await?;
+                counts.n_parked += 1;
+                remaining.retain(|event| event.global_position > position);
+            }
+            Err(ApplyError::Db(error)) => return Err(error.into()),
+        }
+    }
+    Ok(())
+}
+
+fn drop_statements(model: &dyn ReadModel, generation: i64) -> Vec<String> {
+    if generation < 1 {
+        return Vec::new();
+    }
+    model.tables(generation).into_iter().map(|table| format!("DROP TABLE IF EXISTS {table}")).collect()
+}
+
+fn row_text(row: &sqlx::any::AnyRow) -> String {
+    let cells: Vec<String> = (0..row.len())
+        .map(|index| {
+            if let Ok(value) = row.try_get::<Option<i64>, _>(index) {
+                value.map_or("NULL".to_owned(), |value| value.to_string())
+            } else if let Ok(value) = row.try_get::<Option<String>, _>(index) {
+                value.unwrap_or_else(|| "NULL".to_owned())
+            } else if let Ok(value) = row.try_get::<Option<f64>, _>(index) {
+                value.map_or("NULL".to_owned(), |value| value.to_string())
+            } else {
+                "?".to_owned()
+            }
+        })
+        .collect();
+    cells.join("\u{1f}")
+}

@@ -1,0 +1,27 @@
+//! `taskledger bench append`: flags to [`bench::append::AppendOptions`]; the benchmark itself lives in the
+//! `bench` crate. This binary is the server whose idle memory it measures.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use bench::append::{AppendOptions, Backend};
+
+use crate::cli::{BenchAppendArgs, BenchBackend};
+
+pub async fn run_append(args: BenchAppendArgs) -> anyhow::Result<()> {
+    let backends = match args.backend {
+        BenchBackend::Sqlite => vec![Backend::Sqlite],
+        BenchBackend::Postgres => vec![Backend::Postgres],
+        BenchBackend::Both => vec![Backend::Postgres, Backend::Sqlite],
+    };
+    let options = AppendOptions {
+        backends,
+        database_url: args.database_url,
+        duration: Duration::from_secs(args.duration_secs),
+        warmup: Duration::from_secs(args.warmup_secs),
+        clients: args.clients,
+        server_binary: Some(std::env::current_exe().context("cannot find this binary to start it as a server")?),
+    };
+    bench::append::run(options).await?;
+    Ok(())
+}
