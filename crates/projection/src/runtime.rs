@@ -300,18 +300,13 @@ impl Projector {
             .collect()
     }
 
-    /// Follows the bus until cancelled: catches up from the store first, then applies deliveries in batches,
+    /// Follows the bus until cancelled: subscribes, catches up from the store, then applies deliveries in batches,
     /// catching up again whenever the bus lagged or was quiet for `idle_poll`.
     pub async fn run(self: Arc<Self>, bus: Arc<dyn EventBus>, cancel: CancellationToken) {
         let consumer = format!("projection-{}", self.name());
         'subscribe: while !cancel.is_cancelled() {
-            if let Err(error) = self.catch_up().await {
-                tracing::warn!(model = self.name(), %error, "catch-up failed; retrying");
-                if sleep_or_cancel(self.config.retry_delay, &cancel).await {
-                    return;
-                }
-                continue;
-            }
+            // Subscribe first, then catch up: an event committed in between arrives on the subscription and is
+            // skipped as a duplicate, instead of waiting for the next idle poll.
             let mut subscription = match bus.subscribe(&consumer).await {
                 Ok(subscription) => subscription,
                 Err(error) => {
@@ -322,6 +317,13 @@ impl Projector {
                     continue;
                 }
             };
+            if let Err(error) = self.catch_up().await {
+                tracing::warn!(model = self.name(), %error, "catch-up failed; retrying");
+                if sleep_or_cancel(self.config.retry_delay, &cancel).await {
+                    return;
+                }
+                continue;
+            }
             loop {
                 let first = tokio::select! {
                     () = cancel.cancelled() => return,
