@@ -292,6 +292,8 @@ pub struct Extension {
     pub proposed_deadline: Deadline,
     pub reason: NonEmptyText,
     pub basis: Vec<DocumentRef>,
+    /// The business date of the request; a decision cannot take effect before it.
+    pub requested_on: Date,
     pub requested: Recorded,
     pub status: ExtensionStatus,
     pub decided: Option<Recorded>,
@@ -425,6 +427,7 @@ pub fn decide(task: &Task, command: TaskCommand, actor: &Actor) -> Result<Vec<Ta
             require_assigner_decision(task, actor, "decide on deadline extensions")?;
             let extension = pending_extension(task, extension_id)?;
             require_basis(&basis)?;
+            require_not_before_request(extension, effective_on)?;
             let new_deadline = new_deadline.unwrap_or(extension.proposed_deadline);
             if new_deadline.due_date() <= extension.current_deadline.due_date() {
                 return Err(DomainError::invalid(
@@ -442,7 +445,8 @@ pub fn decide(task: &Task, command: TaskCommand, actor: &Actor) -> Result<Vec<Ta
         }
         TaskCommand::RejectExtension { extension_id, reason, basis, effective_on } => {
             require_assigner_decision(task, actor, "decide on deadline extensions")?;
-            pending_extension(task, extension_id)?;
+            let extension = pending_extension(task, extension_id)?;
+            require_not_before_request(extension, effective_on)?;
             TaskEvent::DeadlineExtensionRejected(DeadlineExtensionRejected {
                 extension_id,
                 reason,
@@ -545,6 +549,7 @@ impl Task {
                 proposed_deadline: requested.proposed_deadline,
                 reason: requested.reason.clone(),
                 basis: requested.basis.clone(),
+                requested_on: requested.effective_on,
                 requested: recorded.clone(),
                 status: ExtensionStatus::Pending,
                 decided: None,
@@ -756,6 +761,17 @@ fn require_not_closed(task: &Task, what: &str) -> Result<(), DomainError> {
 fn require_basis(basis: &[DocumentRef]) -> Result<(), DomainError> {
     if basis.is_empty() {
         Err(DomainError::invalid("basis", "a decision cites at least one document"))
+    } else {
+        Ok(())
+    }
+}
+
+fn require_not_before_request(extension: &Extension, effective_on: Date) -> Result<(), DomainError> {
+    if effective_on < extension.requested_on {
+        Err(DomainError::invalid(
+            "effective_on",
+            format!("a decision cannot take effect before the request it decides ({})", extension.requested_on),
+        ))
     } else {
         Ok(())
     }

@@ -270,9 +270,17 @@ impl AsOfState {
         };
         for change in changes {
             if let Some(lifecycle) = change.lifecycle.as_deref().and_then(Lifecycle::parse) {
+                // As the domain folds a task: the completion date is the one of a completion report in force at
+                // the cut-off, cleared when the task opens again and kept by every other decision.
+                match lifecycle {
+                    Lifecycle::AwaitingConfirmation => {
+                        state.completed_on =
+                            change.completed_on.as_deref().and_then(|date| domain::deadline::parse_date_iso(date).ok());
+                    }
+                    Lifecycle::Open => state.completed_on = None,
+                    _ => {}
+                }
                 state.lifecycle = lifecycle;
-                state.completed_on =
-                    change.completed_on.as_deref().and_then(|date| domain::deadline::parse_date_iso(date).ok());
             }
             if let Some(deadline) = change.deadline.as_deref().and_then(|code| Deadline::parse_code(code).ok()) {
                 state.deadline = Some(deadline);
@@ -324,8 +332,10 @@ async fn plan_changes(
     Ok(by_task)
 }
 
-/// For each task, the report in force at the cut-off: among the reports' current versions (as known), the one
-/// with the latest cut-off not after `as_of`, the later-filed one on a tie.
+/// For each task, the report in force at the cut-off, as the domain folds a task as of a date: a report exists
+/// when its filing's cut-off is not after `as_of`, and reads as its latest version (as known) whose cut-off is not
+/// after `as_of` (a correction dated later is left out, like every event dated after the cut-off). Among those,
+/// the one with the latest cut-off wins, the later-filed one on a tie.
 async fn latest_reports(
     db: &ReadDb,
     generation: i64,
@@ -338,12 +348,13 @@ async fn latest_reports(
     let sql = format!(
         "WITH known AS (
             SELECT task_id, report_id, as_of, summary, progress, filed_position,
-                   ROW_NUMBER() OVER (PARTITION BY report_id ORDER BY version_no DESC) AS version_rank
-            FROM {reports} WHERE plan_id = $1{known_clause}
+                   ROW_NUMBER() OVER (PARTITION BY report_id ORDER BY version_no DESC) AS version_rank,
+                   MIN(version_no) OVER (PARTITION BY report_id) AS first_version
+            FROM {reports} WHERE plan_id = $1{known_clause} AND as_of <= $2
          ), in_force AS (
             SELECT task_id, summary, progress,
                    ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY as_of DESC, filed_position DESC) AS report_rank
-            FROM known WHERE version_rank = 1 AND as_of <= $2
+            FROM known WHERE version_rank = 1 AND first_version = 1
          )
          SELECT task_id, summary, progress FROM in_force WHERE report_rank = 1"
     );

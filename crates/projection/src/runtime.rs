@@ -190,14 +190,25 @@ impl Projector {
     ) -> Result<(), ProjectionError> {
         let started = Instant::now();
         let mut transaction = self.db.begin_write().await?;
-        let generation: i64 = sqlx::query(&format!(
-            "SELECT active_generation FROM rm_projections WHERE model = $1{}",
+        let row = sqlx::query(&format!(
+            "SELECT active_generation, checkpoint FROM rm_projections WHERE model = $1{}",
             self.db.for_update()
         ))
         .bind(self.name())
         .fetch_one(&mut *transaction)
-        .await?
-        .try_get(0)?;
+        .await?;
+        let generation: i64 = row.try_get(0)?;
+        let checkpoint = row.try_get::<i64, _>(1)? as u64;
+        // The lock was released when the failed attempt rolled back: another replica may have applied part or all
+        // of this batch since. Only what lies beyond the checkpoint is still to apply (or to park).
+        let batch: Vec<RecordedEvent> = batch.into_iter().filter(|event| event.global_position > checkpoint).collect();
+        if position <= checkpoint {
+            transaction.rollback().await?;
+            if !batch.is_empty() {
+                Box::pin(self.apply(batch)).await?;
+            }
+            return Ok(());
+        }
         let before: Vec<RecordedEvent> =
             batch.iter().filter(|event| event.global_position < position).cloned().collect();
         if !before.is_empty() {

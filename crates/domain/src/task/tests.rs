@@ -325,6 +325,19 @@ fn an_approver_may_not_decide_on_its_own_units_task() {
 }
 
 #[test]
+fn a_decision_cannot_take_effect_before_the_request() {
+    let command = TaskCommand::RejectExtension {
+        extension_id: EXTENSION,
+        reason: text("không"),
+        basis: vec![],
+        effective_on: date!(2024 - 04 - 30),
+    };
+    given(vec![assigned(), extension_requested()])
+        .when(&approver(), command)
+        .then_error(|error| matches!(error, DomainError::Invalid { field, .. } if field == "effective_on"));
+}
+
+#[test]
 fn a_reporter_may_not_approve_an_extension() {
     let command = TaskCommand::ApproveExtension {
         extension_id: EXTENSION,

@@ -1,0 +1,15 @@
+//! Integration tests of the projection service against real stores: SQLite files and fresh PostgreSQL databases
+//! (`event_store_postgres::testing`, which says how to start the server when it does not answer). Events are made
+//! by the domain's own decisions and appended as the command service appends them (`support`).
+//!
+//! Map: `poison` (an event a model cannot apply is parked, the rest applied, a rebuild agrees), `delivery`
+//! (deliveries out of order, duplicated, with gaps), `replicas` (two services on one PostgreSQL read database,
+//! never applying an event twice), `random_history` (random valid command sequences: incremental model against a
+//! rebuild, and the appendix against the domain's own fold).
+
+mod support;
+
+mod delivery;
+mod poison;
+mod random_history;
+mod replicas;
