@@ -16,11 +16,10 @@ use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::dto;
 use crate::ledger::ViewFilter;
 use crate::AppState;
 use http_api::error::{ApiError, Problem};
-use http_api::extract::{Authenticated, StrictQuery};
+use http_api::extract::{date_param, known_at_param, Authenticated, StrictQuery};
 
 /// `as_of` and `known_at`, the two axes of every read.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -157,16 +156,8 @@ pub fn vietnam_time(instant: OffsetDateTime) -> String {
 }
 
 pub fn view_filter(query: &AsOfQuery) -> Result<ViewFilter, ApiError> {
-    let as_of = query.as_of.as_deref().map(|value| dto::date("as_of", value)).transpose()?;
-    let known_at = query
-        .known_at
-        .as_deref()
-        .map(|value| {
-            OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
-                ApiError::invalid("known_at", "must be an RFC 3339 instant such as 2024-04-20T17:00:00+07:00")
-            })
-        })
-        .transpose()?;
+    let as_of = query.as_of.as_deref().map(|value| date_param("as_of", value)).transpose()?;
+    let known_at = query.known_at.as_deref().map(known_at_param).transpose()?;
     Ok(ViewFilter { as_of, known_at })
 }
 

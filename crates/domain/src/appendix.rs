@@ -10,7 +10,7 @@ use time::Date;
 use crate::deadline::Deadline;
 use crate::ids::TaskId;
 use crate::numbering::TaskNumber;
-use crate::plan::Plan;
+use crate::plan::{Plan, Section};
 use crate::status::{Progress, Timeliness};
 use crate::task::Task;
 
@@ -48,23 +48,28 @@ pub fn build(plan: &Plan, tasks: &[Task], cut_off: Date, due_soon_days: i64) -> 
     ordered.sort_by(|a, b| a.number.cmp(&b.number));
     let mut rows = Vec::with_capacity(ordered.len() + plan.sections.len());
     for section in &plan.sections {
-        rows.push(AppendixRow {
-            tt: section.code.to_string(),
-            kind: RowKind::Section,
-            task_id: None,
-            content: section.title.as_str().to_owned(),
-            target_text: String::new(),
-            deadline_text: String::new(),
-            result_text: String::new(),
-            progress: None,
-            timeliness: None,
-        });
+        rows.push(section_row(section));
         for task in ordered.iter().filter(|task| task.section == section.code) {
             let has_indicators = ordered.iter().any(|other| other.parent_id == Some(task.task_id));
             rows.push(task_row(task, has_indicators, cut_off, due_soon_days));
         }
     }
     rows
+}
+
+/// The row that opens a section: its numeral and title, nothing else.
+pub fn section_row(section: &Section) -> AppendixRow {
+    AppendixRow {
+        tt: section.code.to_string(),
+        kind: RowKind::Section,
+        task_id: None,
+        content: section.title.as_str().to_owned(),
+        target_text: String::new(),
+        deadline_text: String::new(),
+        result_text: String::new(),
+        progress: None,
+        timeliness: None,
+    }
 }
 
 fn task_row(task: &Task, has_indicators: bool, cut_off: Date, due_soon_days: i64) -> AppendixRow {

@@ -154,3 +154,14 @@ impl<S: ApiState, T: DeserializeOwned + Send> FromRequestParts<S> for StrictQuer
             .map_err(|error| ApiError::invalid("query", error.to_string()))
     }
 }
+
+/// A `YYYY-MM-DD` query parameter.
+pub fn date_param(field: &str, value: &str) -> Result<time::Date, ApiError> {
+    domain::deadline::parse_date_iso(value).map_err(|error| ApiError::invalid(field, error.to_string()))
+}
+
+/// The `known_at` query parameter: an RFC 3339 instant.
+pub fn known_at_param(value: &str) -> Result<time::OffsetDateTime, ApiError> {
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::invalid("known_at", "must be an RFC 3339 instant such as 2024-04-20T17:00:00+07:00"))
+}

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use domain::appendix::{deadline_text, node_content, AppendixRow, RowKind};
+use domain::appendix::{deadline_text, node_content, section_row, AppendixRow, RowKind};
 use domain::deadline::Deadline;
 use domain::numbering::TaskNumber;
 use domain::plan::Section;
@@ -208,17 +208,7 @@ pub async fn appendix(db: &ReadDb, plan_id: &str, query: AppendixQuery) -> Resul
     let has_children = parents(&tasks);
     let mut rows = Vec::with_capacity(tasks.len() + plan.sections.len());
     for section in &plan.sections {
-        rows.push(AppendixRow {
-            tt: section.code.to_string(),
-            kind: RowKind::Section,
-            task_id: None,
-            content: section.title.as_str().to_owned(),
-            target_text: String::new(),
-            deadline_text: String::new(),
-            result_text: String::new(),
-            progress: None,
-            timeliness: None,
-        });
+        rows.push(section_row(section));
         for task in tasks.iter().filter(|task| task.section == section.code.as_str()) {
             let state = AsOfState::fold(task, changes.get(&task.task_id).map(Vec::as_slice).unwrap_or_default());
             let report = latest.get(&task.task_id);

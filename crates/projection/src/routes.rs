@@ -12,13 +12,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::appendix::AppendixRow;
-use domain::deadline::{civil_date_at, format_date_vn, parse_date_iso};
+use domain::deadline::{civil_date_at, format_date_vn};
 use domain::status::Progress;
 use http_api::error::{ApiError, Problem};
-use http_api::extract::{Authenticated, StrictQuery};
+use http_api::extract::{date_param, known_at_param, Authenticated, StrictQuery};
 use http_api::{ApiState, Clock};
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
 
@@ -210,15 +209,7 @@ pub async fn appendix(
         other => return Err(ApiError::invalid("format", format!("\"{other}\" is not one of json, csv, markdown"))),
     };
     let as_of = query.as_of.as_deref().map(|value| date("as_of", value)).transpose()?.unwrap_or_else(|| today(&state));
-    let known_at = query
-        .known_at
-        .as_deref()
-        .map(|value| {
-            OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
-                ApiError::invalid("known_at", "must be an RFC 3339 instant such as 2024-04-20T17:00:00+07:00")
-            })
-        })
-        .transpose()?;
+    let known_at = query.known_at.as_deref().map(known_at_param).transpose()?;
     wait_for(&state, query.min_position).await?;
     let plan = queries::plan(&state.db, &plan_id).await.map_err(query_error)?;
     let appendix_query = AppendixQuery { as_of, known_at, due_soon_days: state.config.due_soon_days };
@@ -328,7 +319,7 @@ fn today(state: &ProjectionState) -> Date {
 }
 
 fn date(field: &str, value: &str) -> Result<Date, ApiError> {
-    parse_date_iso(value).map_err(|error| ApiError::invalid(field, error.to_string()))
+    date_param(field, value)
 }
 
 fn plan_id_param(value: &str) -> Result<String, ApiError> {
