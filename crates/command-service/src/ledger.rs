@@ -2,6 +2,7 @@
 //! plans and tasks (optionally as of a business date and as known at an instant), and appends a command's events
 //! with its provenance.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use domain::actor::Actor;
@@ -19,6 +20,9 @@ use uuid::Uuid;
 
 use http_api::error::ApiError;
 use http_api::extract::CommandHeaders;
+
+/// How many folded tasks the command path keeps; past it the cache starts over.
+const MAX_CACHED_TASKS: usize = 20_000;
 
 /// Which events a read folds: those whose business date is not after `as_of`, recorded not after `known_at`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,6 +44,9 @@ pub struct CommandContext {
 #[derive(Clone)]
 pub struct Ledger {
     store: Arc<dyn EventStore>,
+    /// Tasks as last folded without a filter, so that a command reads and decodes only the events appended since
+    /// (the store stays the authority: the cached version is only where reading resumes).
+    tasks: Arc<std::sync::Mutex<HashMap<TaskId, Task>>>,
     /// Woken after every append so that the relay publishes the new events at once.
     relay: bus::relay::RelayHandle,
 }
@@ -53,7 +60,7 @@ pub struct StreamWrite {
 
 impl Ledger {
     pub fn new(store: Arc<dyn EventStore>) -> Ledger {
-        Ledger { store, relay: bus::relay::RelayHandle::default() }
+        Ledger { store, tasks: Arc::default(), relay: bus::relay::RelayHandle::default() }
     }
 
     /// Wakes this relay after every append.
@@ -145,8 +152,35 @@ impl Ledger {
 
     /// The task folded under the filter, or `None` when it does not exist (or did not yet at `known_at`).
     pub async fn load_task(&self, task_id: TaskId, filter: ViewFilter) -> Result<Option<Task>, ApiError> {
-        let events = self.task_events(task_id).await?;
-        Ok(fold_task(&events, filter))
+        if filter.as_of.is_some() || filter.known_at.is_some() {
+            let events = self.task_events(task_id).await?;
+            return Ok(fold_task(&events, filter));
+        }
+        let cached = self.cached_tasks().get(&task_id).cloned();
+        let after_version = cached.as_ref().map_or(0, |task| task.version);
+        let appended = self.store.read_stream(&StreamId(task_id.stream_name()), after_version).await?;
+        let mut task = cached;
+        for stored in &appended {
+            let event: TaskEvent = decode_event(stored).map_err(|reason| {
+                ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
+            })?;
+            task = Task::evolve(task, &event, &recorded_of(stored));
+        }
+        if let Some(task) = &task {
+            let mut cache = self.cached_tasks();
+            if cache.len() >= MAX_CACHED_TASKS {
+                cache.clear();
+            }
+            let newer = cache.get(&task_id).is_none_or(|cached| cached.version < task.version);
+            if newer {
+                cache.insert(task_id, task.clone());
+            }
+        }
+        Ok(task)
+    }
+
+    fn cached_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Task>> {
+        self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every task of a plan, in registration order.
