@@ -23,6 +23,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::machine;
 use crate::measure::{Figures, Tally, Window};
 
 /// The command service listening on a loopback port of this process.
@@ -159,6 +160,7 @@ impl Fixture {
             urls.push(format!("{}/v1/tasks/{task_id}/reports", self.base_url));
         }
         let window = window_of();
+        let machine_busy = tokio::spawn(machine::busy_during(window));
         let mut tasks = tokio::task::JoinSet::new();
         for url in urls {
             let token = self.reporter_token.clone();
@@ -185,7 +187,10 @@ impl Fixture {
             tally.merge(&client_tally);
             max_stream_length = max_stream_length.max(stream_length);
         }
-        Ok(LoadResult { figures: tally.figures(clients, window), max_stream_length })
+        Ok(LoadResult {
+            figures: Figures { machine_busy: machine_busy.await.ok().flatten(), ..tally.figures(clients, window) },
+            max_stream_length,
+        })
     }
 
     /// POSTs a command and answers the id of its `201` answer.

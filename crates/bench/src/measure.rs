@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use crate::machine::MachineBusy;
+
 /// Latencies above this are recorded as this (a minute: nothing in these benchmarks may take that long).
 const MAX_LATENCY_MICROS: u64 = 60_000_000;
 
@@ -65,6 +67,8 @@ pub struct Figures {
     pub p50_last_second: Duration,
     pub errors: u64,
     pub first_error: Option<String>,
+    /// How busy the whole machine was meanwhile (see `machine::busy_during`).
+    pub machine_busy: Option<MachineBusy>,
 }
 
 impl Tally {
@@ -104,6 +108,7 @@ impl Tally {
             p50_last_second: micros(self.last_second.value_at_quantile(0.50)),
             errors: self.errors,
             first_error: self.first_error.clone(),
+            machine_busy: None,
         }
     }
 
@@ -141,5 +146,45 @@ impl Tally {
 impl Figures {
     pub fn per_second(&self) -> f64 {
         self.operations as f64 / self.measured.as_secs_f64()
+    }
+
+    /// Machine CPU time per operation: every core's busy time during the window over the operations counted.
+    pub fn cpu_per_operation(&self) -> Option<Duration> {
+        let busy = self.machine_busy?;
+        (self.operations > 0).then(|| Duration::from_secs_f64(busy.busy_core_seconds / self.operations as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_operations_started_after_the_warmup_count_but_every_error_does() {
+        let now = Instant::now();
+        let window = Window { measure_from: now, until: now + Duration::from_secs(60) };
+        let mut tally = Tally::new();
+        tally.finish(window, now - Duration::from_millis(1), Ok(()));
+        tally.finish(window, now - Duration::from_millis(1), Err("warm-up failure".to_owned()));
+        tally.finish(window, now, Ok(()));
+        tally.finish(window, now, Err("later failure".to_owned()));
+        let figures = tally.figures(1, window);
+        assert_eq!(figures.operations, 1);
+        assert_eq!(figures.errors, 2);
+        assert_eq!(figures.first_error.as_deref(), Some("warm-up failure"));
+        assert_eq!(figures.measured, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn merged_tallies_add_up() {
+        let now = Instant::now();
+        let window = Window { measure_from: now, until: now + Duration::from_secs(1) };
+        let mut total = Tally::new();
+        for _ in 0..3 {
+            let mut worker = Tally::new();
+            worker.finish(window, now, Ok(()));
+            total.merge(&worker);
+        }
+        assert_eq!(total.figures(3, window).operations, 3);
     }
 }

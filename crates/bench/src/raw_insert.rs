@@ -20,6 +20,7 @@ use sqlx::{ConnectOptions, Connection, PgConnection, Row, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::machine;
 use crate::measure::{Figures, Tally, Window};
 use crate::scratch::Scratch;
 
@@ -100,6 +101,7 @@ pub(crate) async fn run(
         workers.push(Worker::connect(scratch).await?);
     }
     let window = window_of();
+    let machine_busy = tokio::spawn(machine::busy_during(window));
     let mut tasks = tokio::task::JoinSet::new();
     for worker in workers {
         let rows = rows.clone();
@@ -109,7 +111,7 @@ pub(crate) async fn run(
     while let Some(worker_tally) = tasks.join_next().await {
         tally.merge(&worker_tally.context("a raw insert worker panicked")?);
     }
-    Ok(tally.figures(connections, window))
+    Ok(Figures { machine_busy: machine_busy.await.ok().flatten(), ..tally.figures(connections, window) })
 }
 
 /// What every row shares, taken from a stored report event, and the next free position.

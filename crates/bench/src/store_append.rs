@@ -10,6 +10,7 @@ use event_store::{
 };
 use uuid::Uuid;
 
+use crate::machine;
 use crate::measure::{Figures, Tally, Window};
 
 pub(crate) async fn run(
@@ -19,6 +20,7 @@ pub(crate) async fn run(
     window_of: impl FnOnce() -> Window,
 ) -> anyhow::Result<Figures> {
     let window = window_of();
+    let machine_busy = tokio::spawn(machine::busy_during(window));
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..callers {
         let store = store.clone();
@@ -42,7 +44,7 @@ pub(crate) async fn run(
     while let Some(joined) = tasks.join_next().await {
         tally.merge(&joined?);
     }
-    Ok(tally.figures(callers, window))
+    Ok(Figures { machine_busy: machine_busy.await.ok().flatten(), ..tally.figures(callers, window) })
 }
 
 /// One report event on `stream_id`, expected at `version`, as the command service would append it.

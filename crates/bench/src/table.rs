@@ -1,5 +1,9 @@
 //! The printed report of one backend: each HTTP figure beside the raw limit of the same concurrency and their
 //! ratio, the latency drift as task streams grow, the idle server's memory, and the targets.
+//!
+//! `CPU/op` is the whole machine's busy CPU time per operation during the run (client, server and database
+//! alike), and `busy` the share of all cores that was busy: when it nears 100%, the figure is bound by CPU and
+//! `CPU/op` says where the ratio to the raw limit comes from.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -14,8 +18,8 @@ pub(crate) fn render(report: &BackendReport) -> String {
     let _ = writeln!(text, "load average at start: {}", report.load_average_at_start);
     let _ = writeln!(
         text,
-        "{:<34} {:>11} {:>9} {:>9} {:>9} {:>9} {:>7}",
-        "", "per second", "p50", "p99", "p999", "max", "errors"
+        "{:<34} {:>11} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9} {:>6}",
+        "", "per second", "p50", "p99", "p999", "max", "errors", "CPU/op", "busy"
     );
     for run in &report.runs {
         let clients = run.http.concurrency;
@@ -52,9 +56,12 @@ pub(crate) fn render(report: &BackendReport) -> String {
 }
 
 fn row(text: &mut String, label: &str, figures: &Figures) {
+    let cpu = figures.cpu_per_operation().map_or_else(|| "-".to_owned(), |cpu| format!("{} µs", cpu.as_micros()));
+    let busy =
+        figures.machine_busy.map_or_else(|| "-".to_owned(), |busy| format!("{:.0}%", busy.utilisation() * 100.0));
     let _ = writeln!(
         text,
-        "{label:<34} {:>11.0} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "{label:<34} {:>11.0} {:>9} {:>9} {:>9} {:>9} {:>7} {cpu:>9} {busy:>6}",
         figures.per_second(),
         millis(figures.p50),
         millis(figures.p99),

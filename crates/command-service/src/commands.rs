@@ -97,10 +97,10 @@ pub async fn assign_task(
         return Err(ApiError::invalid("title", format!("at most {} characters", dto::MAX_TEXT_CHARS)));
     }
     let parent = match command.parent_id {
-        Some(parent_id) => state.ledger.load_task(parent_id, ViewFilter::default()).await?,
+        Some(parent_id) => state.ledger.current_task(parent_id).await?,
         None => None,
     };
-    let (registered, assigned) = plan::assign_task(&plan, parent.as_ref(), command, &context.actor)?;
+    let (registered, assigned) = plan::assign_task(&plan, parent.as_deref(), command, &context.actor)?;
     let task_id = assigned.task_id;
     let task_stream = StreamId(task_id.stream_name());
     let writes = vec![
@@ -426,7 +426,7 @@ async fn run_task_command(
     }
     let task = state
         .ledger
-        .load_task(task_id, ViewFilter::default())
+        .current_task(task_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
     check_if_match(&context, task.version)?;

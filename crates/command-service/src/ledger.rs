@@ -46,7 +46,7 @@ pub struct Ledger {
     store: Arc<dyn EventStore>,
     /// Tasks as last folded without a filter, so that a command reads and decodes only the events appended since
     /// (the store stays the authority: the cached version is only where reading resumes).
-    tasks: Arc<std::sync::Mutex<HashMap<TaskId, Task>>>,
+    tasks: Arc<std::sync::Mutex<HashMap<TaskId, Arc<Task>>>>,
     /// Woken after every append so that the relay publishes the new events at once.
     relay: bus::relay::RelayHandle,
 }
@@ -156,30 +156,56 @@ impl Ledger {
             let events = self.task_events(task_id).await?;
             return Ok(fold_task(&events, filter));
         }
-        let cached = self.cached_tasks().get(&task_id).cloned();
+        Ok(self.current_task(task_id).await?.map(Arc::unwrap_or_clone))
+    }
+
+    /// The task as it stands now, for deciding a command: the cached fold plus the events appended since.
+    pub async fn current_task(&self, task_id: TaskId) -> Result<Option<Arc<Task>>, ApiError> {
+        // Taken out of the cache while it is brought up to date, so that evolving it never clones it.
+        let cached = self.cached_tasks().remove(&task_id);
         let after_version = cached.as_ref().map_or(0, |task| task.version);
-        let appended = self.store.read_stream(&StreamId(task_id.stream_name()), after_version).await?;
-        let mut task = cached;
-        for stored in &appended {
-            let event: TaskEvent = decode_event(stored).map_err(|reason| {
-                ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
-            })?;
-            task = Task::evolve(task, &event, &recorded_of(stored));
-        }
+        let appended = match self.store.read_stream(&StreamId(task_id.stream_name()), after_version).await {
+            Ok(appended) => appended,
+            Err(error) => {
+                if let Some(cached) = cached {
+                    self.cache_task(task_id, cached);
+                }
+                return Err(error.into());
+            }
+        };
+        let task = if appended.is_empty() {
+            cached
+        } else {
+            let mut task = cached.map(Arc::unwrap_or_clone);
+            for stored in &appended {
+                let event: TaskEvent = decode_event(stored).map_err(|reason| {
+                    ApiError::internal(format!(
+                        "event at position {} cannot be decoded: {reason}",
+                        stored.global_position
+                    ))
+                })?;
+                task = Task::evolve(task, &event, &recorded_of(stored));
+            }
+            task.map(Arc::new)
+        };
         if let Some(task) = &task {
-            let mut cache = self.cached_tasks();
-            if cache.len() >= MAX_CACHED_TASKS {
-                cache.clear();
-            }
-            let newer = cache.get(&task_id).is_none_or(|cached| cached.version < task.version);
-            if newer {
-                cache.insert(task_id, task.clone());
-            }
+            self.cache_task(task_id, task.clone());
         }
         Ok(task)
     }
 
-    fn cached_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Task>> {
+    fn cache_task(&self, task_id: TaskId, task: Arc<Task>) {
+        let mut cache = self.cached_tasks();
+        if cache.len() >= MAX_CACHED_TASKS {
+            cache.clear();
+        }
+        let newer = cache.get(&task_id).is_none_or(|cached| cached.version < task.version);
+        if newer {
+            cache.insert(task_id, task);
+        }
+    }
+
+    fn cached_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Arc<Task>>> {
         self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

@@ -12,6 +12,7 @@
 //! includes everything the previous writer committed, and the clock it reads is later than that writer's.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
@@ -19,8 +20,9 @@ use event_store::canonical::canonical_json;
 use event_store::group_commit::BatchAppender;
 use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, StoreError, StreamId};
 use sqlx::postgres::PgPool;
-use sqlx::{PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
 use time::{Date, OffsetDateTime};
+use tokio::sync::Mutex;
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -34,14 +36,62 @@ const BEGIN_AND_LOCK_HEAD: &str =
 
 /// Everything a batch is judged against, as rows of one shape told apart by `kind`:
 /// 0 the head and the clock, 1 a stream's current version, 2 an idempotency record, 3 an existing event id.
-/// A stream's version is read from the end of its `(stream_id, stream_version)` index, whatever its length.
-const LOOKUP: &str = "    SELECT 0 AS kind, NULL::text AS stream_id, position AS number, hash AS text, NULL::text AS outcome,            NULL::uuid AS id, recorded_at, clock_timestamp() AS now     FROM log_head WHERE id = 1     UNION ALL     SELECT 1, streams.stream_id, last.stream_version, NULL, NULL, NULL, NULL, NULL     FROM unnest($1::text[]) AS streams(stream_id)     CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE events.stream_id = streams.stream_id                         ORDER BY stream_version DESC LIMIT 1) AS last     UNION ALL     SELECT 2, NULL, NULL, fingerprint, outcome, key, NULL, NULL FROM idempotency_keys WHERE key = ANY($2)     UNION ALL     SELECT 3, NULL, NULL, NULL, NULL, event_id, NULL, NULL FROM events WHERE event_id = ANY($3)";
+///
+/// Every lookup is one probe of a unique index per value (`LATERAL … LIMIT 1`), whatever the size of the tables.
+/// The plain form `WHERE event_id = ANY($1)` is avoided on purpose: sqlx keeps statements prepared, PostgreSQL
+/// settles on a generic plan after a few executions, and a generic plan made while `events` was small is a
+/// sequential scan that then runs on every batch, slower and slower as the log grows.
+const LOOKUP: &str = "\
+    SELECT 0 AS kind, NULL::text AS stream_id, position AS number, hash AS text, NULL::text AS outcome, \
+           NULL::uuid AS id, recorded_at, clock_timestamp() AS now \
+    FROM log_head WHERE id = 1 \
+    UNION ALL \
+    SELECT 1, streams.stream_id, last.stream_version, NULL, NULL, NULL, NULL, NULL \
+    FROM unnest($1::text[]) AS streams(stream_id) \
+    CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE events.stream_id = streams.stream_id \
+                        ORDER BY stream_version DESC LIMIT 1) AS last \
+    UNION ALL \
+    SELECT 2, NULL, NULL, record.fingerprint, record.outcome, record.key, NULL, NULL \
+    FROM unnest($2::uuid[]) AS keys(key) \
+    CROSS JOIN LATERAL (SELECT key, fingerprint, outcome FROM idempotency_keys \
+                        WHERE idempotency_keys.key = keys.key LIMIT 1) AS record \
+    UNION ALL \
+    SELECT 3, NULL, NULL, NULL, NULL, stored.event_id, NULL, NULL \
+    FROM unnest($3::uuid[]) AS ids(event_id) \
+    CROSS JOIN LATERAL (SELECT event_id FROM events WHERE events.event_id = ids.event_id LIMIT 1) AS stored";
 
 /// Inserts the plan's events and idempotency records and moves the head, in one statement.
-const WRITE: &str = "    WITH new_events AS (         INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version,             effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id,             causation_id, payload, prev_hash, hash)         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[],             $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[],             $14::uuid[], $15::uuid[], $16::text[], $17::text[], $18::text[])     ), new_idempotency_keys AS (         INSERT INTO idempotency_keys (key, fingerprint, outcome)         SELECT * FROM UNNEST($19::uuid[], $20::text[], $21::text[])     )     UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
+const WRITE: &str = "\
+    WITH new_events AS ( \
+        INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
+            effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
+            causation_id, payload, prev_hash, hash) \
+        SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], \
+            $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], \
+            $14::uuid[], $15::uuid[], $16::text[], $17::text[], $18::text[]) \
+    ), new_idempotency_keys AS ( \
+        INSERT INTO idempotency_keys (key, fingerprint, outcome) \
+        SELECT * FROM UNNEST($19::uuid[], $20::text[], $21::text[]) \
+    ) \
+    UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
 
 pub(crate) struct PostgresBatchAppender {
-    pub(crate) pool: PgPool,
+    pool: PgPool,
+    /// The writer's own connection, taken out of the pool (detached) and kept from batch to batch, with the time it
+    /// was last used: the pool would otherwise test it with an extra round trip on every checkout and every
+    /// return. Dropped after a failed transaction, so that the next batch starts on a fresh connection.
+    connection: Mutex<Option<(PgConnection, Instant)>>,
+}
+
+/// A held connection unused for longer than this is pinged before a batch uses it (the server may have closed
+/// it meanwhile: a restart, an idle timeout), so that a batch does not fail for a connection that was known to be
+/// old. Under load the connection is never that idle and never pinged.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+impl PostgresBatchAppender {
+    pub(crate) fn new(pool: PgPool) -> Self {
+        PostgresBatchAppender { pool, connection: Mutex::new(None) }
+    }
 }
 
 #[async_trait]
@@ -51,17 +101,42 @@ impl BatchAppender for PostgresBatchAppender {
         &self,
         batch: Vec<AppendRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
-        let lookups = BatchLookups::of(&batch);
-        let mut transaction = self.pool.begin_with(BEGIN_AND_LOCK_HEAD).await.map_err(store_error)?;
-        let state = read_stored_state(&mut transaction, &lookups).await?;
-        let plan = plan_batch(batch, state)?;
-        tracing::Span::current().record("n_events", plan.events.len());
-        if plan.writes_anything() {
-            write_plan(&mut transaction, &plan).await?;
+        // One writer task calls this, so the lock is never contended; it only makes the appender `Sync`.
+        let mut held = self.connection.lock().await;
+        if let Some((connection, last_used)) = held.as_mut() {
+            if last_used.elapsed() > PING_AFTER_IDLE && connection.ping().await.is_err() {
+                *held = None;
+            }
         }
-        transaction.commit().await.map_err(store_error)?;
-        Ok(plan.replies)
+        let (connection, last_used) = match held.as_mut() {
+            Some(held) => held,
+            None => held.insert((self.pool.acquire().await.map_err(store_error)?.detach(), Instant::now())),
+        };
+        let result = append_in_transaction(connection, batch).await;
+        *last_used = Instant::now();
+        if result.is_err() {
+            if let Some((connection, _)) = held.take() {
+                let _ = connection.close().await;
+            }
+        }
+        result
     }
+}
+
+async fn append_in_transaction(
+    connection: &mut PgConnection,
+    batch: Vec<AppendRequest>,
+) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
+    let lookups = BatchLookups::of(&batch);
+    let mut transaction = connection.begin_with(BEGIN_AND_LOCK_HEAD).await.map_err(store_error)?;
+    let state = read_stored_state(&mut transaction, &lookups).await?;
+    let plan = plan_batch(batch, state)?;
+    tracing::Span::current().record("n_events", plan.events.len());
+    if plan.writes_anything() {
+        write_plan(&mut transaction, &plan).await?;
+    }
+    transaction.commit().await.map_err(store_error)?;
+    Ok(plan.replies)
 }
 
 /// Reads, under the head lock, the head, the clock and what the batch touches.

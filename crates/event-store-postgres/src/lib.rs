@@ -11,7 +11,8 @@
 //! read after the lock, truncated to microseconds, so it does not decrease along the log either.
 //!
 //! The lock makes appends sequential; throughput comes from [`event_store::group_commit`]: each process's
-//! concurrent appends are batched into one transaction, one lock round and one commit.
+//! concurrent appends are batched into one transaction, one lock round and one commit, in four round trips
+//! whatever the batch's size (see `append.rs`).
 //!
 //! Code map: this file holds the store and its reads; `append.rs` the batched append transaction; `rows.rs` the
 //! mapping between rows and events.
@@ -37,8 +38,8 @@ use sqlx::{Connection, PgConnection, Row};
 use crate::append::PostgresBatchAppender;
 use crate::rows::{event_from_row, idempotency_record_from_row, position_from_i64, store_error, to_i64};
 
-/// An event store in a PostgreSQL database. Appends go through one group-commit writer task per instance;
-/// reads use the pool directly.
+/// An event store in a PostgreSQL database. Appends go through one group-commit writer task per instance, on a
+/// connection the writer keeps for itself; reads use the pool directly.
 #[derive(Debug)]
 pub struct PostgresEventStore {
     pool: PgPool,
@@ -55,8 +56,11 @@ impl PostgresEventStore {
         let probe = PgConnection::connect_with(&options).await.map_err(store_error)?;
         // The probe only proved that the server answers; the pool makes its own connections.
         let _ = probe.close().await;
+        // sqlx already tests every connection when it goes back into the pool; testing it again on checkout would
+        // add a round trip to every read. The writer keeps a connection of its own, out of the pool (`append.rs`).
         let pool = PgPoolOptions::new()
             .max_connections(10)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
@@ -75,7 +79,7 @@ impl PostgresEventStore {
             .run(&pool)
             .await
             .map_err(|error| StoreError::Backend(format!("cannot apply the event store migrations: {error}")))?;
-        let writer = GroupCommit::spawn(PostgresBatchAppender { pool: pool.clone() }, group_commit);
+        let writer = GroupCommit::spawn(PostgresBatchAppender::new(pool.clone()), group_commit);
         Ok(PostgresEventStore { pool, writer })
     }
 

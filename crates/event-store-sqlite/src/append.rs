@@ -1,6 +1,6 @@
 //! The append transaction: one `BEGIN IMMEDIATE` transaction per group-commit batch on the single writer
-//! connection. Reads what the batch needs to be judged, lets [`event_store::batch::plan_batch`] decide, and writes
-//! the plan with multi-row `INSERT`s.
+//! connection. Reads what the batch needs to be judged in one statement, lets [`event_store::batch::plan_batch`]
+//! decide, and writes the plan with multi-row `INSERT`s and the head's `UPDATE`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::rows::{idempotency_record_from_row, position_from_i64, store_error, to_i64};
+use crate::rows::{idempotency_record_from_parts, position_from_i64, store_error, to_i64};
 
 /// Rows per `INSERT` statement: 18 columns × 200 rows stays far below SQLite's limit of bound parameters.
 const ROWS_PER_INSERT: usize = 200;
@@ -45,74 +45,87 @@ impl BatchAppender for SqliteBatchAppender {
     }
 }
 
+/// Everything a batch is judged against, in one statement, as rows of one shape told apart by `kind`:
+/// 0 the head, 1 a stream's current version (`NULL` for a stream without events), 2 an idempotency record,
+/// 3 an existing event id. A stream's version is `max()` over its `(stream_id, stream_version)` index, which
+/// SQLite answers from the end of the index, whatever the stream's length (a `GROUP BY` would read it all).
+const LOOKUP: &str = "\
+    SELECT 0 AS kind, NULL AS id, position AS number, hash AS text, NULL AS outcome, recorded_at \
+    FROM log_head WHERE id = 1 \
+    UNION ALL \
+    SELECT 1, streams.value, (SELECT max(stream_version) FROM events WHERE stream_id = streams.value), \
+           NULL, NULL, NULL \
+    FROM json_each(?1) AS streams \
+    UNION ALL \
+    SELECT 2, key, NULL, fingerprint, outcome, NULL FROM idempotency_keys \
+    WHERE key IN (SELECT value FROM json_each(?2)) \
+    UNION ALL \
+    SELECT 3, event_id, NULL, NULL, NULL, NULL FROM events WHERE event_id IN (SELECT value FROM json_each(?3))";
+
 async fn read_stored_state(
     connection: &mut SqliteConnection,
     lookups: &BatchLookups,
 ) -> Result<StoredState, StoreError> {
-    let head_row = sqlx::query("SELECT position, hash, recorded_at FROM log_head WHERE id = 1")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(store_error)?;
-    let head = LogHead {
-        position: position_from_i64(head_row.try_get("position").map_err(store_error)?)?,
-        hash: head_row.try_get("hash").map_err(store_error)?,
-    };
-    let head_recorded_at: Option<String> = head_row.try_get("recorded_at").map_err(store_error)?;
-    let head_recorded_at = head_recorded_at
-        .map(|text| {
-            parse_recorded_at(&text).map_err(|error| StoreError::Corrupt {
-                position: head.position,
-                reason: format!("head recorded_at {text:?}: {error}"),
-            })
-        })
-        .transpose()?;
-
     let stream_ids: Vec<&str> = lookups.stream_ids.iter().map(StreamId::as_str).collect();
-    let version_rows = sqlx::query(
-        "SELECT stream_id, max(stream_version) AS version FROM events \
-         WHERE stream_id IN (SELECT value FROM json_each(?1)) GROUP BY stream_id",
-    )
-    .bind(json_array(&stream_ids)?)
-    .fetch_all(&mut *connection)
-    .await
-    .map_err(store_error)?;
-    let mut stream_versions = HashMap::with_capacity(version_rows.len());
-    for row in version_rows {
-        let version = position_from_i64(row.try_get("version").map_err(store_error)?)?;
-        stream_versions.insert(StreamId(row.try_get("stream_id").map_err(store_error)?), version);
-    }
-
-    let mut idempotency_records: HashMap<Uuid, IdempotencyRecord> = HashMap::new();
-    if !lookups.idempotency_keys.is_empty() {
-        let rows = sqlx::query(
-            "SELECT key, fingerprint, outcome FROM idempotency_keys WHERE key IN (SELECT value FROM json_each(?1))",
-        )
+    let rows = sqlx::query(LOOKUP)
+        .bind(json_array(&stream_ids)?)
         .bind(json_array(&lookups.idempotency_keys)?)
+        .bind(json_array(&lookups.event_ids)?)
         .fetch_all(&mut *connection)
         .await
         .map_err(store_error)?;
-        for row in rows {
-            let (key, record) = idempotency_record_from_row(&row)?;
-            idempotency_records.insert(key, record);
+
+    let mut head = None;
+    let mut stream_versions = HashMap::with_capacity(lookups.stream_ids.len());
+    let mut idempotency_records: HashMap<Uuid, IdempotencyRecord> = HashMap::new();
+    let mut existing_event_ids = HashSet::new();
+    for row in rows {
+        let kind: i64 = row.try_get("kind").map_err(store_error)?;
+        match kind {
+            0 => {
+                let log_head = LogHead {
+                    position: position_from_i64(row.try_get("number").map_err(store_error)?)?,
+                    hash: row.try_get("text").map_err(store_error)?,
+                };
+                let recorded_at: Option<String> = row.try_get("recorded_at").map_err(store_error)?;
+                let recorded_at = recorded_at
+                    .map(|text| {
+                        parse_recorded_at(&text).map_err(|error| StoreError::Corrupt {
+                            position: log_head.position,
+                            reason: format!("head recorded_at {text:?}: {error}"),
+                        })
+                    })
+                    .transpose()?;
+                head = Some((log_head, recorded_at));
+            }
+            1 => {
+                let version: Option<i64> = row.try_get("number").map_err(store_error)?;
+                if let Some(version) = version {
+                    let stream_id = StreamId(row.try_get("id").map_err(store_error)?);
+                    stream_versions.insert(stream_id, position_from_i64(version)?);
+                }
+            }
+            2 => {
+                let key: String = row.try_get("id").map_err(store_error)?;
+                let fingerprint: String = row.try_get("text").map_err(store_error)?;
+                let outcome: String = row.try_get("outcome").map_err(store_error)?;
+                let (key, record) = idempotency_record_from_parts(&key, fingerprint, &outcome)?;
+                idempotency_records.insert(key, record);
+            }
+            _ => {
+                let text: String = row.try_get("id").map_err(store_error)?;
+                let event_id = Uuid::parse_str(&text)
+                    .map_err(|error| StoreError::Backend(format!("stored event id {text:?}: {error}")))?;
+                existing_event_ids.insert(event_id);
+            }
         }
     }
-
-    let existing_event_ids: Vec<String> =
-        sqlx::query_scalar("SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each(?1))")
-            .bind(json_array(&lookups.event_ids)?)
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(store_error)?;
-    let existing_event_ids = existing_event_ids
-        .iter()
-        .map(|text| {
-            Uuid::parse_str(text).map_err(|error| StoreError::Backend(format!("stored event id {text:?}: {error}")))
-        })
-        .collect::<Result<HashSet<Uuid>, StoreError>>()?;
-
+    let (head, head_recorded_at) = head.ok_or_else(|| StoreError::Backend("the log_head row is missing".to_owned()))?;
     Ok(StoredState {
         head,
         head_recorded_at,
+        // Read under the write lock, after the head: later than every committed event's, unless the clock stepped
+        // back, which `plan_batch` makes up for.
         now: OffsetDateTime::now_utc(),
         stream_versions,
         idempotency_records,

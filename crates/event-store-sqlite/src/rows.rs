@@ -73,11 +73,19 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent, StoreErro
 /// A row of `idempotency_keys` (`key`, `fingerprint`, `outcome`).
 pub(crate) fn idempotency_record_from_row(row: &SqliteRow) -> Result<(Uuid, IdempotencyRecord), StoreError> {
     let key: String = row.try_get("key").map_err(store_error)?;
-    let key =
-        Uuid::parse_str(&key).map_err(|error| StoreError::Backend(format!("idempotency key {key:?}: {error}")))?;
     let fingerprint: String = row.try_get("fingerprint").map_err(store_error)?;
     let outcome: String = row.try_get("outcome").map_err(store_error)?;
-    let outcome: AppendOutcome = serde_json::from_str(&outcome).map_err(|error| {
+    idempotency_record_from_parts(&key, fingerprint, &outcome)
+}
+
+/// An idempotency record from its stored key text, fingerprint and outcome JSON.
+pub(crate) fn idempotency_record_from_parts(
+    key: &str,
+    fingerprint: String,
+    outcome: &str,
+) -> Result<(Uuid, IdempotencyRecord), StoreError> {
+    let key = Uuid::parse_str(key).map_err(|error| StoreError::Backend(format!("idempotency key {key:?}: {error}")))?;
+    let outcome: AppendOutcome = serde_json::from_str(outcome).map_err(|error| {
         StoreError::Backend(format!("the outcome kept for idempotency key {key} cannot be read: {error}"))
     })?;
     Ok((key, IdempotencyRecord { fingerprint, outcome }))

@@ -7,7 +7,10 @@
 //! [`GroupCommitConfig::max_batch_requests`] requests and about [`GroupCommitConfig::max_batch_events`] events),
 //! appends the batch and answers each caller. It never waits for a batch to fill: a lone request is appended at
 //! once, and batches grow only while the previous transaction is in flight, which is exactly when waiting callers
-//! pile up.
+//! pile up. Before taking what is queued, the writer yields once to the scheduler: the callers that the previous
+//! batch's answers have just woken, and that are about to send their next request, then join this batch instead
+//! of the next one (without the yield, a batch of many is followed by a batch of one, a whole transaction for a
+//! single request).
 //!
 //! A request that fails its own checks gets its own error; if the transaction fails, every request of the batch
 //! gets that store error. The writer task ends when the last [`GroupCommit`] handle is dropped, after answering
@@ -114,6 +117,7 @@ async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<J
                 None => break,
             },
         };
+        tokio::task::yield_now().await;
         let mut batch_events = n_events(&first.request);
         let mut jobs = vec![first];
         while jobs.len() < config.max_batch_requests && batch_events < config.max_batch_events {
