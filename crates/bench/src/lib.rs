@@ -20,6 +20,7 @@ mod http_load;
 mod idle_rss;
 mod machine;
 mod measure;
+pub mod projections;
 mod raw_insert;
 mod scratch;
 mod store_append;

@@ -96,6 +96,15 @@ impl ReadDb {
         }
     }
 
+    /// ` COLLATE "C"` on PostgreSQL, whose default collation compares text by the locale's rules: ids and ISO
+    /// dates order the same byte by byte, and sorting them so is much cheaper. SQLite compares bytes already.
+    pub fn bytewise(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Postgres => " COLLATE \"C\"",
+            Dialect::Sqlite => "",
+        }
+    }
+
     /// The active generation and checkpoint of a read model, creating its first generation when it has none.
     pub async fn ensure_model(&self, model: &str, create_tables: &[String]) -> Result<(i64, i64), DbError> {
         if let Some(found) = self.active(model).await? {
@@ -176,10 +185,60 @@ pub fn table(name: &str, generation: i64) -> String {
 /// `$first, $first+1, …` for `n` parameters: `IN (…)` lists. `$n` placeholders work on both engines (sqlx's
 /// `QueryBuilder` writes `?` for `Any`, which PostgreSQL refuses).
 pub fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ")
+    let mut text = String::with_capacity(n * 8);
+    push_placeholders(&mut text, first, n);
+    text
 }
 
 /// `($1, $2), ($3, $4)` for `n_rows` rows of `n_columns`: multi-row `VALUES`.
 pub fn values_rows(n_rows: usize, n_columns: usize) -> String {
-    (0..n_rows).map(|row| format!("({})", placeholders(1 + row * n_columns, n_columns))).collect::<Vec<_>>().join(", ")
+    let mut text = String::with_capacity(n_rows * (n_columns * 8 + 4));
+    for row in 0..n_rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        push_placeholders(&mut text, 1 + row * n_columns, n_columns);
+        text.push(')');
+    }
+    text
+}
+
+/// The most rows of `n_columns` one statement may bind: [`MAX_PARAMETERS`] in all.
+pub fn rows_per_statement(n_columns: usize) -> usize {
+    (MAX_PARAMETERS / n_columns.max(1)).max(1)
+}
+
+/// Bound parameters per statement at most: under SQLite's limit (32,766 since 3.32) and PostgreSQL's (65,535),
+/// and large enough that a multi-row statement carries a thousand rows.
+pub const MAX_PARAMETERS: usize = 16_000;
+
+fn push_placeholders(text: &mut String, first: usize, n: usize) {
+    use std::fmt::Write;
+    for index in first..first + n {
+        if index > first {
+            text.push_str(", ");
+        }
+        let _ = write!(text, "${index}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 0), "");
+        assert_eq!(values_rows(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(values_rows(1, 3), "($1, $2, $3)");
+    }
+
+    #[test]
+    fn statements_stay_under_the_parameter_limit() {
+        assert!(rows_per_statement(24) * 24 <= MAX_PARAMETERS);
+        assert!(rows_per_statement(14) >= 1_000);
+        assert_eq!(rows_per_statement(0), MAX_PARAMETERS);
+    }
 }

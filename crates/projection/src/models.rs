@@ -6,7 +6,8 @@ pub mod tasks;
 
 use async_trait::async_trait;
 use event_store::RecordedEvent;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde::Deserializer;
 use sqlx::{Any, Transaction};
 
 use crate::db::DbError;
@@ -23,14 +24,42 @@ pub trait ReadModel: Send + Sync + 'static {
     /// The tables of a generation, for dropping and comparing.
     fn tables(&self, generation: i64) -> Vec<String>;
 
-    /// Applies events, in position order, inside the caller's transaction. Events the model does not use are
-    /// skipped. A `Poison` error names the event that cannot be applied.
+    /// A session that applies batches of events, in position order, to one generation (see [`Session`]).
+    fn session(&self, generation: i64) -> Box<dyn Session>;
+
+    /// Applies events, in position order, inside the caller's transaction, and writes every row they change
+    /// before returning: a session of one batch. Events the model does not use are skipped. A `Poison` error
+    /// names the event that cannot be applied.
     async fn apply(
         &self,
         transaction: &mut Transaction<'static, Any>,
         generation: i64,
         events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut session = self.session(generation);
+        session.apply(transaction, events).await?;
+        session.flush(transaction).await
+    }
+}
+
+/// Batches applied one after the other to one generation, each inside a transaction of the caller's. A session
+/// may hold rows in memory between batches and write them later — at the latest when [`Session::flush`] is called
+/// — so that a rebuild, which applies the whole store to a generation nothing reads yet, loads and writes each
+/// row once instead of once per batch. The live projector flushes after every batch ([`ReadModel::apply`]), so
+/// both go through the same code.
+///
+/// After `apply` fails, the session is as it was before the call (the caller rolls the transaction back, or to
+/// a savepoint, and may apply fewer events).
+#[async_trait]
+pub trait Session: Send {
+    async fn apply(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        events: &[RecordedEvent],
     ) -> Result<(), ApplyError>;
+
+    /// Writes every row held in memory.
+    async fn flush(&mut self, transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,10 +78,11 @@ impl From<sqlx::Error> for ApplyError {
     }
 }
 
-/// Decodes a stored event into a domain event enum (`PlanEvent`, `TaskEvent`).
+/// Decodes a stored event into a domain event enum (`PlanEvent`, `TaskEvent`), reading the payload where it lies:
+/// the enums are adjacently tagged, and [`Tagged`] shows them the stored event as `{"event_type", "payload"}`
+/// without building that object (which would copy every payload once more).
 pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, ApplyError> {
-    let tagged = serde_json::json!({ "event_type": event.event_type, "payload": event.payload });
-    serde_json::from_value(tagged)
+    E::deserialize(Tagged { event_type: &event.event_type, payload: &event.payload })
         .map_err(|error| ApplyError::Poison { position: event.global_position, reason: error.to_string() })
 }
 
@@ -64,4 +94,109 @@ pub fn aggregate_of(event: &RecordedEvent) -> &str {
 /// JSON text of a value, for a TEXT column.
 pub fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A stored event as the map `{"event_type": …, "payload": …}`, deserialised in place.
+struct Tagged<'de> {
+    event_type: &'de str,
+    payload: &'de serde_json::Value,
+}
+
+/// The two entries of [`Tagged`], in order: the tag first, so that serde reads the payload straight into the
+/// variant's type.
+struct TaggedEntries<'de> {
+    tagged: Tagged<'de>,
+    n_read: u8,
+}
+
+impl<'de> Deserializer<'de> for Tagged<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_map(TaggedEntries { tagged: self, n_read: 0 })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> MapAccess<'de> for TaggedEntries<'de> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Self::Error> {
+        let key = match self.n_read {
+            0 => "event_type",
+            1 => "payload",
+            _ => return Ok(None),
+        };
+        seed.deserialize(IntoDeserializer::<serde_json::Error>::into_deserializer(key)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Self::Error> {
+        self.n_read += 1;
+        if self.n_read == 1 {
+            seed.deserialize(IntoDeserializer::<serde_json::Error>::into_deserializer(self.tagged.event_type))
+        } else {
+            seed.deserialize(self.tagged.payload)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::plan::{PlanEvent, TaskRegistered};
+    use event_store::{Actor, StreamId};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn stored(event_type: &str, payload: serde_json::Value) -> RecordedEvent {
+        RecordedEvent {
+            global_position: 7,
+            event_id: Uuid::now_v7(),
+            stream_id: StreamId(format!("plan-{}", Uuid::now_v7())),
+            stream_version: 2,
+            event_type: event_type.to_owned(),
+            schema_version: 1,
+            effective_date: None,
+            recorded_at: time::OffsetDateTime::UNIX_EPOCH,
+            actor: Actor {
+                id: "a".to_owned(),
+                name: "A".to_owned(),
+                unit: "VP-UBND".to_owned(),
+                role: "planner".to_owned(),
+            },
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn decodes_what_the_domain_serialised() {
+        let event = PlanEvent::TaskRegistered(TaskRegistered {
+            task_id: domain::ids::TaskId(Uuid::now_v7()),
+            section: domain::numbering::SectionCode::parse("I").unwrap(),
+            number: domain::numbering::TaskNumber::parse("2.1").unwrap(),
+            parent_id: Some(domain::ids::TaskId(Uuid::now_v7())),
+        });
+        let mut tagged = serde_json::to_value(&event).unwrap();
+        let stored = stored("TaskRegistered", tagged["payload"].take());
+        assert_eq!(decode::<PlanEvent>(&stored).unwrap(), event);
+    }
+
+    #[test]
+    fn an_unknown_type_or_a_wrong_payload_is_poison_at_its_position() {
+        let unknown = stored("PlanRenamed", json!({}));
+        assert!(matches!(decode::<PlanEvent>(&unknown), Err(ApplyError::Poison { position: 7, .. })));
+        let wrong = stored("TaskRegistered", json!({"nonsense": 1}));
+        let Err(ApplyError::Poison { reason, .. }) = decode::<PlanEvent>(&wrong) else { panic!("not poison") };
+        assert!(reason.contains("missing field"), "{reason}");
+    }
 }

@@ -146,7 +146,7 @@ pub async fn board(
 ) -> Result<Vec<BoardTask>, QueryError> {
     plan(db, plan_id).await?;
     let tasks = plan_tasks(db, plan_id, None).await?;
-    let has_children = parents(&tasks);
+    let has_children = parents(tasks.iter().map(|task| task.parent_id.as_ref()));
     let folded_text = filter.text.as_deref().map(fold_for_search);
     let board = tasks
         .iter()
@@ -200,17 +200,21 @@ pub async fn appendix(db: &ReadDb, plan_id: &str, query: AppendixQuery) -> Resul
             return Err(QueryError::NotFound(format!("plan {plan_id} as known at {known_at} (it was created later)")));
         }
     }
-    let tasks = plan_tasks(db, plan_id, known_at.as_deref()).await?;
     let generation = db.generation(tasks::NAME).await?;
     let as_of = query.as_of.to_string();
-    let changes = plan_changes(db, generation, plan_id, &as_of, known_at.as_deref()).await?;
-    let latest = latest_reports(db, generation, plan_id, &as_of, known_at.as_deref()).await?;
-    let has_children = parents(&tasks);
+    // Three independent reads, each on a connection of its own: the answer waits for the slowest, not the sum.
+    let (tasks, changes, latest) = tokio::try_join!(
+        appendix_nodes(db, generation, plan_id, known_at.as_deref()),
+        plan_changes(db, generation, plan_id, &as_of, known_at.as_deref()),
+        latest_reports(db, generation, plan_id, &as_of, known_at.as_deref()),
+    )?;
+    let has_children = parents(tasks.iter().map(|task| task.parent_id.as_ref()));
     let mut rows = Vec::with_capacity(tasks.len() + plan.sections.len());
     for section in &plan.sections {
         rows.push(section_row(section));
         for task in tasks.iter().filter(|task| task.section == section.code.as_str()) {
-            let state = AsOfState::fold(task, changes.get(&task.task_id).map(Vec::as_slice).unwrap_or_default());
+            let changes = changes.get(&task.task_id).map(Vec::as_slice).unwrap_or_default();
+            let state = AsOfState::fold(task.original_deadline.as_deref(), changes);
             let report = latest.get(&task.task_id);
             let progress = progress_of(state.lifecycle, report.map(|report| report.progress));
             let deadline = state.deadline;
@@ -233,6 +237,17 @@ pub async fn appendix(db: &ReadDb, plan_id: &str, query: AppendixQuery) -> Resul
     Ok(rows)
 }
 
+/// What the appendix shows of a task or an indicator as assigned; the rest comes from its changes and reports.
+struct AppendixNode {
+    task_id: String,
+    section: String,
+    number: String,
+    parent_id: Option<String>,
+    title: String,
+    target_text: String,
+    original_deadline: Option<String>,
+}
+
 /// A task's lifecycle, deadline and completion date as of the cut-off, from its changes.
 struct AsOfState {
     lifecycle: Lifecycle,
@@ -252,10 +267,10 @@ struct LatestReport {
 }
 
 impl AsOfState {
-    fn fold(task: &TaskRow, changes: &[Change]) -> AsOfState {
+    fn fold(original_deadline: Option<&str>, changes: &[Change]) -> AsOfState {
         let mut state = AsOfState {
             lifecycle: Lifecycle::Open,
-            deadline: task.original_deadline.as_deref().and_then(|code| Deadline::parse_code(code).ok()),
+            deadline: original_deadline.and_then(|code| Deadline::parse_code(code).ok()),
             completed_on: None,
         };
         for change in changes {
@@ -292,6 +307,39 @@ async fn plan_tasks(db: &ReadDb, plan_id: &str, known_at: Option<&str>) -> Resul
     }
     let rows = query.fetch_all(db.pool()).await?;
     Ok(rows.iter().map(task_row).collect::<Result<_, _>>()?)
+}
+
+/// The plan's tasks and indicators in numbering order, with only the columns the appendix shows.
+async fn appendix_nodes(
+    db: &ReadDb,
+    generation: i64,
+    plan_id: &str,
+    known_at: Option<&str>,
+) -> Result<Vec<AppendixNode>, QueryError> {
+    let tasks = table("tasks", generation);
+    let known_clause = if known_at.is_some() { " AND assigned_at <= $2" } else { "" };
+    let sql = format!(
+        "SELECT task_id, section, number, parent_id, title, target_text, original_deadline FROM {tasks}
+         WHERE plan_id = $1{known_clause} ORDER BY section_rank, number_key"
+    );
+    let mut query = sqlx::query(&sql).bind(plan_id.to_owned());
+    if let Some(known_at) = known_at {
+        query = query.bind(known_at.to_owned());
+    }
+    let rows = query.fetch_all(db.pool()).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AppendixNode {
+                task_id: row.try_get(0)?,
+                section: row.try_get(1)?,
+                number: row.try_get(2)?,
+                parent_id: row.try_get(3)?,
+                title: row.try_get(4)?,
+                target_text: row.try_get(5)?,
+                original_deadline: row.try_get(6)?,
+            })
+        })
+        .collect()
 }
 
 async fn plan_changes(
@@ -335,18 +383,24 @@ async fn latest_reports(
 ) -> Result<HashMap<String, LatestReport>, QueryError> {
     let reports = table("reports", generation);
     let known_clause = if known_at.is_some() { " AND recorded_at <= $3" } else { "" };
+    // The rankings sort every version of the plan's reports: they carry only keys, and the summaries of the
+    // winners (one per task) are read afterwards by primary key, so that the sorts stay small and in memory.
+    let bytewise = db.bytewise();
     let sql = format!(
         "WITH known AS (
-            SELECT task_id, report_id, as_of, summary, progress, filed_position,
-                   ROW_NUMBER() OVER (PARTITION BY report_id ORDER BY version_no DESC) AS version_rank,
-                   MIN(version_no) OVER (PARTITION BY report_id) AS first_version
+            SELECT task_id, report_id, version_no, as_of, filed_position,
+                   ROW_NUMBER() OVER (PARTITION BY report_id{bytewise} ORDER BY version_no DESC) AS version_rank,
+                   MIN(version_no) OVER (PARTITION BY report_id{bytewise}) AS first_version
             FROM {reports} WHERE plan_id = $1{known_clause} AND as_of <= $2
          ), in_force AS (
-            SELECT task_id, summary, progress,
-                   ROW_NUMBER() OVER (PARTITION BY task_id ORDER BY as_of DESC, filed_position DESC) AS report_rank
+            SELECT report_id, version_no,
+                   ROW_NUMBER() OVER (PARTITION BY task_id{bytewise}
+                                      ORDER BY as_of{bytewise} DESC, filed_position DESC) AS report_rank
             FROM known WHERE version_rank = 1 AND first_version = 1
          )
-         SELECT task_id, summary, progress FROM in_force WHERE report_rank = 1"
+         SELECT r.task_id, r.summary, r.progress FROM in_force f
+         JOIN {reports} r ON r.report_id = f.report_id AND r.version_no = f.version_no
+         WHERE f.report_rank = 1"
     );
     let mut query = sqlx::query(&sql).bind(plan_id.to_owned()).bind(as_of.to_owned());
     if let Some(known_at) = known_at {
@@ -438,8 +492,9 @@ fn per_unit(board: &[BoardTask]) -> Vec<UnitStatistics> {
         .collect()
 }
 
-fn parents(tasks: &[TaskRow]) -> std::collections::HashSet<String> {
-    tasks.iter().filter_map(|task| task.parent_id.clone()).collect()
+/// The ids of tasks that have indicators, from every node's parent id.
+fn parents<'a>(parent_ids: impl Iterator<Item = Option<&'a String>>) -> std::collections::HashSet<String> {
+    parent_ids.flatten().cloned().collect()
 }
 
 fn in_deadline_range(task: &TaskRow, filter: &BoardFilter) -> bool {

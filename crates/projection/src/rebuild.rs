@@ -1,7 +1,8 @@
 //! Rebuilding a read model from zero while the service keeps answering.
 //!
 //! The store is replayed into the next generation of the model's tables (`rm_tasks_g4` while queries read
-//! `rm_tasks_g3`). Then, in one transaction holding the model's lock — the one the live projector takes for every
+//! `rm_tasks_g3`), through one [`Session`] of the model, so that rows touched by many batches stay in memory and
+//! are written once; the store is read a batch ahead of the batch being applied, by a task of its own. Then, in one transaction holding the model's lock — the one the live projector takes for every
 //! batch — the tail that arrived meanwhile is applied and the active generation switches. Queries resolve the
 //! active generation per request, so they move to the new tables at once; the generation before the previous one
 //! is dropped (the previous one stays, so that a query in flight never loses its tables).
@@ -11,9 +12,10 @@ use std::time::Instant;
 
 use event_store::{EventStore, RecordedEvent};
 use sqlx::{Any, Row, Transaction};
+use tokio::sync::mpsc;
 
 use crate::db::{DbError, ReadDb};
-use crate::models::{ApplyError, ReadModel};
+use crate::models::{ApplyError, ReadModel, Session};
 use crate::runtime::ProjectionError;
 
 /// What a rebuild did.
@@ -45,16 +47,32 @@ pub async fn rebuild(
     }
     tracing::info!(model = model.name(), generation = next, "rebuild started");
 
+    // Off the lock: this task reads the store a batch ahead while a task of its own applies the batch before,
+    // each batch in a transaction of its own, through one session of the model (which may hold rows in memory
+    // until the end: nothing reads this generation yet).
+    let (batches, received) = mpsc::channel::<Vec<RecordedEvent>>(1);
+    let applier = tokio::spawn(apply_batches(db.clone(), model.name(), model.session(next), received));
     let mut position = 0;
-    let mut counts = Counts::default();
-    loop {
-        let events = store.read_all(position, batch_size).await?;
-        let Some(last) = events.last().map(|event| event.global_position) else { break };
-        let mut transaction = db.begin_write().await?;
-        apply_parking(&mut transaction, model.as_ref(), next, events, &mut counts).await?;
-        transaction.commit().await?;
-        position = last;
+    let read = async {
+        loop {
+            let events = store.read_all(position, batch_size).await?;
+            let Some(last) = events.last().map(|event| event.global_position) else { break };
+            position = last;
+            if batches.send(events).await.is_err() {
+                // The applier stopped; its error is the one to report.
+                break;
+            }
+        }
+        Ok::<(), ProjectionError>(())
     }
+    .await;
+    drop(batches);
+    if let Err(error) = read {
+        applier.abort();
+        return Err(error);
+    }
+    let (mut session, mut counts) =
+        applier.await.map_err(|error| DbError::Unavailable(format!("the rebuild's applier stopped: {error}")))??;
 
     let mut transaction = db.begin_write().await?;
     let row = sqlx::query(&format!("SELECT active_generation FROM rm_projections WHERE model = $1{}", db.for_update()))
@@ -73,9 +91,10 @@ pub async fn rebuild(
     loop {
         let events = store.read_all(position, batch_size).await?;
         let Some(last) = events.last().map(|event| event.global_position) else { break };
-        apply_parking(&mut transaction, model.as_ref(), next, events, &mut counts).await?;
+        apply_parking(&mut transaction, session.as_mut(), model.name(), events, &mut counts).await?;
         position = last;
     }
+    session.flush(&mut transaction).await.map_err(apply_error)?;
     sqlx::query("UPDATE rm_projections SET active_generation = $1, checkpoint = $2 WHERE model = $3")
         .bind(next)
         .bind(position as i64)
@@ -127,20 +146,38 @@ struct Counts {
     n_parked: u64,
 }
 
+/// Applies batches as they come, each in a transaction of its own; answers the session (with whatever it still
+/// holds) and what was applied.
+async fn apply_batches(
+    db: ReadDb,
+    model: &'static str,
+    mut session: Box<dyn Session>,
+    mut batches: mpsc::Receiver<Vec<RecordedEvent>>,
+) -> Result<(Box<dyn Session>, Counts), ProjectionError> {
+    let mut counts = Counts::default();
+    while let Some(events) = batches.recv().await {
+        let mut transaction = db.begin_write().await?;
+        apply_parking(&mut transaction, session.as_mut(), model, events, &mut counts).await?;
+        transaction.commit().await?;
+    }
+    Ok((session, counts))
+}
+
 /// Applies a batch; a poisoned event is parked and the rest applied around it, all in `transaction`.
 async fn apply_parking(
     transaction: &mut Transaction<'static, Any>,
-    model: &dyn ReadModel,
-    generation: i64,
+    session: &mut dyn Session,
+    model: &str,
     events: Vec<RecordedEvent>,
     counts: &mut Counts,
 ) -> Result<(), ProjectionError> {
     let mut remaining = events;
     while !remaining.is_empty() {
         // A poison is found before anything is written (models decode and fold in memory first), except for
-        // models that write per event; a savepoint keeps a partial batch out either way.
+        // models that write per event; a savepoint keeps a partial batch out either way, and a session is left
+        // as it was by a failed batch.
         sqlx::query("SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
-        match model.apply(transaction, generation, &remaining).await {
+        match session.apply(transaction, &remaining).await {
             Ok(()) => {
                 sqlx::query("RELEASE SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
                 counts.n_events += remaining.len() as u64;
@@ -152,14 +189,14 @@ async fn apply_parking(
                 let before: Vec<RecordedEvent> =
                     remaining.iter().filter(|event| event.global_position < position).cloned().collect();
                 if !before.is_empty() {
-                    Box::pin(apply_parking(transaction, model, generation, before, counts)).await?;
+                    Box::pin(apply_parking(transaction, session, model, before, counts)).await?;
                 }
                 let poisoned = remaining.iter().find(|event| event.global_position == position);
                 sqlx::query(
                     "INSERT INTO rm_parked (model, global_position, event_id, event_type, error, parked_at)
                      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (model, global_position) DO NOTHING",
                 )
-                .bind(model.name())
+                .bind(model.to_owned())
                 .bind(position as i64)
                 .bind(poisoned.map(|event| event.event_id.to_string()).unwrap_or_default())
                 .bind(poisoned.map(|event| event.event_type.clone()).unwrap_or_default())
@@ -174,6 +211,16 @@ async fn apply_parking(
         }
     }
     Ok(())
+}
+
+/// A session's flush fails only on the database (there is nothing left to decode).
+fn apply_error(error: ApplyError) -> ProjectionError {
+    match error {
+        ApplyError::Db(error) => error.into(),
+        ApplyError::Poison { position, reason } => {
+            DbError::Unavailable(format!("flushing found position {position} unusable: {reason}")).into()
+        }
+    }
 }
 
 fn drop_statements(model: &dyn ReadModel, generation: i64) -> Vec<String> {

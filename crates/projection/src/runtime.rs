@@ -24,6 +24,9 @@ use crate::models::{ApplyError, ReadModel};
 pub struct ProjectorConfig {
     /// Most events applied in one transaction.
     pub batch_size: usize,
+    /// How long deliveries are gathered into one batch after the first one arrived: a longer wait makes fewer,
+    /// larger transactions; it adds to the lag of the first event of each batch.
+    pub batch_window: Duration,
     /// How often an idle projector checks the store for events the bus did not bring.
     pub idle_poll: Duration,
     /// Wait before retrying after the database or the store failed.
@@ -34,6 +37,7 @@ impl Default for ProjectorConfig {
     fn default() -> Self {
         ProjectorConfig {
             batch_size: 2_000,
+            batch_window: Duration::from_millis(5),
             idle_poll: Duration::from_secs(1),
             retry_delay: Duration::from_millis(500),
         }
@@ -361,8 +365,13 @@ impl Projector {
                     }
                     Ok(Ok(delivery)) => deliveries.push(delivery),
                 }
+                // More deliveries join the batch while they follow each other closely, within the window.
+                let window_ends = tokio::time::Instant::now() + self.config.batch_window;
                 while deliveries.len() < self.config.batch_size {
-                    match tokio::time::timeout(Duration::from_millis(1), subscription.next()).await {
+                    let wait = window_ends
+                        .saturating_duration_since(tokio::time::Instant::now())
+                        .min(Duration::from_millis(1));
+                    match tokio::time::timeout(wait, subscription.next()).await {
                         Ok(Ok(delivery)) => deliveries.push(delivery),
                         _ => break,
                     }

@@ -150,6 +150,9 @@ pub enum Benchmark {
     /// Commands per second over HTTP with 1 and N clients, p50/p99 latency, beside single-row INSERT
     /// transactions of the same rows on the same database; and the idle server's memory.
     Append(BenchAppendArgs),
+    /// Replay rate of a rebuild over a million events, projection lag at a steady command rate and the appendix
+    /// query of a 500-node plan, each beside the raw limit (SELECT scan, JetStream round trip, SELECT of the rows).
+    Projections(BenchProjectionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +175,43 @@ pub struct BenchAppendArgs {
     pub clients: Vec<usize>,
 }
 
+#[derive(Debug, Args)]
+pub struct BenchProjectionsArgs {
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "TASKLEDGER_BENCH_DATABASE_URL", hide_env_values = true,
+        default_value = bench::append::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// NATS server with JetStream; the benchmark's streams are its own and deleted at the end.
+    #[arg(long, env = "TASKLEDGER_BENCH_NATS_URL", hide_env_values = true,
+        default_value = bench::projections::DEFAULT_NATS_URL)]
+    pub nats_url: String,
+    /// Events the ledger holds at least (whole plans of 500 nodes are written).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Events per read and per transaction of the rebuild.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch_size: usize,
+    /// Commands per second while the projection lag is measured.
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
+    /// Measured seconds of the lag run, after its warm-up.
+    #[arg(long, default_value_t = 20)]
+    pub duration_secs: u64,
+    /// Warm-up seconds of the lag run (commands sent, lag not counted).
+    #[arg(long, default_value_t = 3)]
+    pub warmup_secs: u64,
+    /// Concurrent HTTP clients sharing the command schedule.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Report on this many tasks, round and round; every open task of the ledger (each reported on once, as at a
+    /// reporting cut-off) when absent.
+    #[arg(long)]
+    pub lag_tasks: Option<usize>,
+    /// Timed appendix requests (and raw selects), after a warm-up of 20.
+    #[arg(long, default_value_t = 200)]
+    pub appendix_requests: usize,
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum BenchBackend {
     Sqlite,
@@ -190,5 +230,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Action::Token(args) => crate::token::run(args),
         Action::Verify(args) => crate::verify::run(&args.store).await,
         Action::Bench(BenchArgs { benchmark: Benchmark::Append(args) }) => crate::bench::run_append(args).await,
+        Action::Bench(BenchArgs { benchmark: Benchmark::Projections(args) }) => {
+            crate::bench::run_projections(args).await
+        }
     }
 }

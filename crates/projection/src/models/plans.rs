@@ -7,7 +7,7 @@ use event_store::RecordedEvent;
 use sqlx::{Any, Transaction};
 use time::format_description::well_known::Rfc3339;
 
-use super::{aggregate_of, decode, json_text, ApplyError, ReadModel};
+use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session};
 use crate::db::table;
 
 pub const NAME: &str = "plans";
@@ -43,17 +43,32 @@ impl ReadModel for PlansModel {
         vec![table(NAME, generation)]
     }
 
+    fn session(&self, generation: i64) -> Box<dyn Session> {
+        Box::new(PlansSession { plans: table(NAME, generation) })
+    }
+}
+
+/// The plans model writes as it applies: a plan's row is small and batches touch few of them.
+struct PlansSession {
+    plans: String,
+}
+
+#[async_trait]
+impl Session for PlansSession {
     async fn apply(
-        &self,
+        &mut self,
         transaction: &mut Transaction<'static, Any>,
-        generation: i64,
         events: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
-        let plans = table(NAME, generation);
+        let plans = &self.plans;
+        // Registrations are counted per plan and written with one UPDATE each, in event order with the creations:
+        // those registered so far are written before a plan is created.
+        let mut registered: Vec<Registrations> = Vec::new();
         for event in events.iter().filter(|event| aggregate_of(event) == "plan") {
             let position = event.global_position as i64;
             match decode::<PlanEvent>(event)? {
                 PlanEvent::PlanCreated(created) => {
+                    write_registrations(transaction, plans, std::mem::take(&mut registered)).await?;
                     sqlx::query(&format!(
                         "INSERT INTO {plans} (plan_id, agency, year, title, basis, sections, n_nodes, created_at, created_by, position)
                          VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) ON CONFLICT (plan_id) DO NOTHING"
@@ -71,15 +86,44 @@ impl ReadModel for PlansModel {
                     .await?;
                 }
                 PlanEvent::TaskRegistered(_) => {
-                    let plan_id = event.stream_id.0.trim_start_matches("plan-").to_owned();
-                    sqlx::query(&format!("UPDATE {plans} SET n_nodes = n_nodes + 1, position = $1 WHERE plan_id = $2"))
-                        .bind(position)
-                        .bind(plan_id)
-                        .execute(&mut **transaction)
-                        .await?;
+                    let plan_id = event.stream_id.0.trim_start_matches("plan-");
+                    match registered.iter_mut().find(|registrations| registrations.plan_id == plan_id) {
+                        Some(registrations) => {
+                            registrations.n_nodes += 1;
+                            registrations.position = position;
+                        }
+                        None => registered.push(Registrations { plan_id: plan_id.to_owned(), n_nodes: 1, position }),
+                    }
                 }
             }
         }
+        write_registrations(transaction, plans, registered).await
+    }
+
+    async fn flush(&mut self, _transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
         Ok(())
     }
+}
+
+/// Nodes registered in a plan since the last write, and the position of the last registration.
+struct Registrations {
+    plan_id: String,
+    n_nodes: i64,
+    position: i64,
+}
+
+async fn write_registrations(
+    transaction: &mut Transaction<'static, Any>,
+    plans: &str,
+    registered: Vec<Registrations>,
+) -> Result<(), ApplyError> {
+    for registrations in registered {
+        sqlx::query(&format!("UPDATE {plans} SET n_nodes = n_nodes + $1, position = $2 WHERE plan_id = $3"))
+            .bind(registrations.n_nodes)
+            .bind(registrations.position)
+            .bind(registrations.plan_id)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
 }

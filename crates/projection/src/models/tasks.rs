@@ -5,25 +5,30 @@
 //! A batch is applied in memory first (rows loaded once, events folded into them), then written with a few
 //! multi-row statements, so that replaying a million events costs thousands of statements, not millions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use domain::deadline::Deadline;
+use domain::ids::ReportId;
 use domain::measure::Target;
 use domain::numbering::TaskNumber;
-use domain::task::{Lifecycle, ReportContent, TaskEvent};
+use domain::status::{Progress, ReportedProgress};
+use domain::task::{Lifecycle, TaskAssigned, TaskEvent};
 use domain::text::fold_for_search;
 use event_store::canonical::format_recorded_at;
 use event_store::RecordedEvent;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use sqlx::{Any, Row, Transaction};
+use time::Date;
 
-use super::{aggregate_of, decode, json_text, ApplyError, ReadModel};
-use crate::db::{placeholders, table, values_rows};
+use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session};
+use crate::db::{placeholders, rows_per_statement, table, values_rows, DbError};
 
 pub const NAME: &str = "tasks";
 
-/// Rows per multi-row statement (well under SQLite's limit of bound parameters).
-const ROWS_PER_STATEMENT: usize = 300;
+/// Ids per `IN (…)` list.
+const IDS_PER_STATEMENT: usize = 1_000;
 
 #[derive(Debug, Default)]
 pub struct TasksModel;
@@ -157,33 +162,166 @@ impl ReadModel for TasksModel {
         vec![table("tasks", generation), table("reports", generation), table("changes", generation)]
     }
 
+    fn session(&self, generation: i64) -> Box<dyn Session> {
+        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new() })
+    }
+}
+
+/// Task rows held in memory before they are written, at most this many: a rebuild writes each task once, unless
+/// the store holds more tasks than this (then the rows are written and dropped whenever this many are held).
+const MAX_HELD_TASKS: usize = 100_000;
+
+/// Reports by id: (last version number, filed position).
+type KnownReports = HashMap<ReportId, (i64, i64)>;
+
+/// Reports a session remembers (last version and filing, for corrections), at most this many; beyond, it forgets
+/// them all and reads the reports table again.
+const MAX_KNOWN_REPORTS: usize = 2_000_000;
+
+/// The tasks model applying batches to one generation. Report and change rows are written with each batch; task
+/// rows stay in memory (`held`) until [`Session::flush`] writes them, so that a task touched by many batches of a
+/// rebuild is loaded and written once.
+struct TasksSession {
+    generation: i64,
+    held: HashMap<String, HeldTask>,
+    /// Every report applied in this session.
+    reports: KnownReports,
+}
+
+/// A task row in memory.
+#[derive(Debug, Clone)]
+struct HeldTask {
+    row: TaskRow,
+    /// Changed since it was read or written.
+    dirty: bool,
+    /// Whether `row.search_text` is to be computed when the row is written, from `latest_summary` (folding text
+    /// for search is dear: it is done once per task and flush, not once per report).
+    search_pending: bool,
+    /// The latest report's summary, while `search_pending`.
+    latest_summary: Option<String>,
+}
+
+#[async_trait]
+impl Session for TasksSession {
     async fn apply(
-        &self,
+        &mut self,
         transaction: &mut Transaction<'static, Any>,
-        generation: i64,
         events: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
-        let task_events: Vec<(&RecordedEvent, TaskEvent)> = events
+        let facts: Vec<(&RecordedEvent, TaskFact)> = events
             .iter()
             .filter(|event| aggregate_of(event) == "task")
-            .map(|event| decode::<TaskEvent>(event).map(|decoded| (event, decoded)))
+            .map(|event| TaskFact::decode(event).map(|fact| (event, fact)))
             .collect::<Result<_, _>>()?;
-        if task_events.is_empty() {
+        if facts.is_empty() {
             return Ok(());
         }
-        let mut batch = Batch::load(transaction, generation, &task_events).await?;
-        for (event, decoded) in &task_events {
-            batch.apply(event, decoded)?;
+        // The batch works on copies of the held rows, kept only once it succeeded: a failed batch leaves the
+        // session as it was.
+        let mut batch = Batch::load(transaction, self.generation, &self.held, &self.reports, &facts).await?;
+        for (event, fact) in &facts {
+            batch.apply(event, fact)?;
         }
-        batch.write(transaction, generation).await
+        let (tasks, reports) = batch.write(transaction, self.generation).await?;
+        if self.reports.len() + reports.len() > MAX_KNOWN_REPORTS {
+            self.reports.clear();
+        }
+        self.reports.extend(reports);
+        self.held.extend(tasks);
+        if self.held.len() > MAX_HELD_TASKS {
+            self.flush(transaction).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
+        let mut dirty: Vec<TaskRow> = self
+            .held
+            .drain()
+            .filter(|(_, task)| task.dirty)
+            .map(|(_, task)| {
+                let mut row = task.row;
+                if task.search_pending {
+                    let summary = task.latest_summary.as_deref();
+                    row.search_text = search_text(&row.number, &row.title, &row.target_text, &row.lead_unit, summary);
+                }
+                row
+            })
+            .collect();
+        dirty.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+        write_tasks(transaction, self.generation, dirty).await
+    }
+}
+
+/// What the tasks model reads of a task event. Progress reports and their corrections — nearly every event of a
+/// ledger — are read field by field from the stored payload ([`StoredReport`]): the model keeps their cut-off,
+/// summary and progress, and skips the domain's parsing of what it does not keep (measures, evidence). The stored
+/// payload is what the domain serialised when it decided the event, so it needs no normalising again. Every other
+/// event is decoded whole, as the domain's `TaskEvent`.
+enum TaskFact<'e> {
+    Reported(StoredReport<'e>),
+    Corrected(StoredReport<'e>),
+    /// Boxed: a whole domain event is several times the size of a report's fields.
+    Other(Box<TaskEvent>),
+}
+
+/// The fields of a `ProgressReported` or `ReportCorrected` payload the model keeps. `measures` and `evidence` must
+/// be there, as the domain requires, but are not read.
+#[derive(Deserialize)]
+struct StoredReport<'e> {
+    report_id: ReportId,
+    /// Only in corrections.
+    #[serde(default)]
+    reason: Option<&'e str>,
+    as_of: Date,
+    summary: &'e str,
+    progress: Option<ReportedProgress>,
+    #[serde(rename = "measures")]
+    _measures: IgnoredAny,
+    #[serde(rename = "evidence")]
+    _evidence: IgnoredAny,
+}
+
+impl<'e> TaskFact<'e> {
+    /// The assignment, when this is a task's first event.
+    fn assigned(&self) -> Option<&TaskAssigned> {
+        match self {
+            TaskFact::Other(event) => match event.as_ref() {
+                TaskEvent::TaskAssigned(assigned) => Some(assigned),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn decode(event: &'e RecordedEvent) -> Result<TaskFact<'e>, ApplyError> {
+        let poison = |reason: String| ApplyError::Poison { position: event.global_position, reason };
+        let report = || -> Result<StoredReport<'e>, ApplyError> {
+            let report = StoredReport::deserialize(&event.payload).map_err(|error| poison(error.to_string()))?;
+            if report.summary.is_empty() {
+                return Err(poison("summary: text is empty".to_owned()));
+            }
+            Ok(report)
+        };
+        match event.event_type.as_str() {
+            "ProgressReported" => Ok(TaskFact::Reported(report()?)),
+            "ReportCorrected" => {
+                let corrected = report()?;
+                if corrected.reason.is_none_or(str::is_empty) {
+                    return Err(poison("reason: a correction states its reason".to_owned()));
+                }
+                Ok(TaskFact::Corrected(corrected))
+            }
+            _ => Ok(TaskFact::Other(Box::new(decode::<TaskEvent>(event)?))),
+        }
     }
 }
 
 /// The rows a batch touches, in memory.
 struct Batch {
-    tasks: BTreeMap<String, TaskRow>,
-    /// Reports whose rows already exist: (last version number, filed position).
-    known_reports: HashMap<String, (i64, i64)>,
+    tasks: HashMap<String, HeldTask>,
+    /// Reports whose rows exist or are being written.
+    known_reports: KnownReports,
     new_reports: Vec<ReportRow>,
     new_changes: Vec<ChangeRow>,
     /// Tasks whose latest report must be recomputed from all current versions (after a correction).
@@ -191,16 +329,31 @@ struct Batch {
 }
 
 impl Batch {
+    /// Copies the held rows the batch touches and reads the others from the generation's tables; a task
+    /// assigned in the batch needs no row.
     async fn load(
         transaction: &mut Transaction<'static, Any>,
         generation: i64,
-        events: &[(&RecordedEvent, TaskEvent)],
+        held: &HashMap<String, HeldTask>,
+        reports: &KnownReports,
+        facts: &[(&RecordedEvent, TaskFact<'_>)],
     ) -> Result<Batch, ApplyError> {
-        let mut task_ids: Vec<String> = events.iter().map(|(event, _)| task_id_of(event)).collect();
-        task_ids.sort();
-        task_ids.dedup();
-        let mut tasks = BTreeMap::new();
-        for chunk in task_ids.chunks(ROWS_PER_STATEMENT) {
+        let mut tasks = HashMap::new();
+        let mut seen = HashSet::new();
+        let mut missing = Vec::new();
+        for (event, fact) in facts {
+            let task_id = task_id_of(event);
+            if !seen.insert(task_id) || fact.assigned().is_some() {
+                continue;
+            }
+            match held.get(task_id) {
+                Some(task) => {
+                    tasks.insert(task_id.to_owned(), task.clone());
+                }
+                None => missing.push(task_id),
+            }
+        }
+        for chunk in missing.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT {TASK_COLUMNS} FROM {} WHERE task_id IN ({})",
                 table("tasks", generation),
@@ -208,33 +361,57 @@ impl Batch {
             );
             let mut query = sqlx::query(&sql);
             for task_id in chunk {
-                query = query.bind(task_id.clone());
+                query = query.bind(task_id.to_string());
             }
             for row in query.fetch_all(&mut **transaction).await? {
-                let task = task_row(&row)?;
-                tasks.insert(task.task_id.clone(), task);
+                let row = task_row(&row)?;
+                tasks.insert(
+                    row.task_id.clone(),
+                    HeldTask { row, dirty: false, search_pending: false, latest_summary: None },
+                );
             }
         }
-        let corrected: Vec<String> = events
+        // Reports corrected in this batch but filed before it: their last version and filing, in a few statements.
+        // A report filed in the batch is known from its filing when its correction comes.
+        let filed_here: HashSet<ReportId> = facts
             .iter()
-            .filter_map(|(_, decoded)| match decoded {
-                TaskEvent::ReportCorrected(corrected) => Some(corrected.report_id.to_string()),
+            .filter_map(|(_, fact)| match fact {
+                TaskFact::Reported(reported) => Some(reported.report_id),
                 _ => None,
             })
             .collect();
         let mut known_reports = HashMap::new();
-        for report_id in corrected {
-            let row = sqlx::query(&format!(
-                "SELECT max(version_no), min(filed_position) FROM {} WHERE report_id = $1",
-                table("reports", generation)
-            ))
-            .bind(report_id.clone())
-            .fetch_one(&mut **transaction)
-            .await?;
-            if let (Some(version_no), Some(filed)) =
-                (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?)
-            {
-                known_reports.insert(report_id, (version_no, filed));
+        let mut corrected: Vec<String> = Vec::new();
+        for (_, fact) in facts {
+            let TaskFact::Corrected(StoredReport { report_id, .. }) = fact else { continue };
+            if filed_here.contains(report_id) {
+                continue;
+            }
+            match reports.get(report_id) {
+                Some(known) => {
+                    known_reports.insert(*report_id, *known);
+                }
+                None => corrected.push(report_id.to_string()),
+            }
+        }
+        corrected.sort();
+        corrected.dedup();
+        for chunk in corrected.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT report_id, max(version_no), min(filed_position) FROM {} WHERE report_id IN ({}) \
+                 GROUP BY report_id",
+                table("reports", generation),
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for report_id in chunk {
+                query = query.bind(report_id.clone());
+            }
+            for row in query.fetch_all(&mut **transaction).await? {
+                let report_id: String = row.try_get(0)?;
+                let report_id = uuid::Uuid::parse_str(&report_id)
+                    .map_err(|error| DbError::Unavailable(format!("stored report id {report_id:?}: {error}")))?;
+                known_reports.insert(ReportId(report_id), (row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?));
             }
         }
         Ok(Batch {
@@ -246,45 +423,96 @@ impl Batch {
         })
     }
 
-    fn apply(&mut self, event: &RecordedEvent, decoded: &TaskEvent) -> Result<(), ApplyError> {
+    fn apply(&mut self, event: &RecordedEvent, fact: &TaskFact<'_>) -> Result<(), ApplyError> {
         let position = event.global_position as i64;
         let poison = |reason: &str| ApplyError::Poison { position: event.global_position, reason: reason.to_owned() };
-        if let TaskEvent::TaskAssigned(assigned) = decoded {
-            let number = assigned.number.to_string();
-            let target_text = assigned.target.as_ref().map(Target::text).unwrap_or_default().to_owned();
-            let row = TaskRow {
-                task_id: assigned.task_id.to_string(),
-                plan_id: assigned.plan_id.to_string(),
-                section: assigned.section.to_string(),
-                section_rank: i64::from(assigned.section.value()),
-                number_key: number_key(&assigned.number),
-                search_text: search_text(&number, &assigned.title, &target_text, assigned.lead_unit.as_str(), None),
-                number,
-                parent_id: assigned.parent_id.map(|id| id.to_string()),
-                title: assigned.title.clone(),
-                target_text,
-                lead_unit: assigned.lead_unit.to_string(),
-                coordinating_units: json_text(&assigned.coordinating_units),
-                original_deadline: assigned.deadline.map(|deadline| deadline.code()),
-                deadline: assigned.deadline.map(|deadline| deadline.code()),
-                due_date: assigned.deadline.map(|deadline| deadline.due_date().to_string()),
-                lifecycle: Lifecycle::Open.as_str().to_owned(),
-                completed_on: None,
-                n_reports: 0,
-                last_report_as_of: None,
-                last_report_filed: None,
-                last_report_progress: None,
-                version: 1,
-                position,
-                assigned_at: format_recorded_at(event.recorded_at),
-            };
-            self.tasks.insert(row.task_id.clone(), row);
+        if let Some(assigned) = fact.assigned() {
+            self.assign(event, assigned);
             return Ok(());
         }
         let task_id = task_id_of(event);
-        let task = self.tasks.get_mut(&task_id).ok_or_else(|| poison("the task was never assigned"))?;
+        let held = self.tasks.get_mut(task_id).ok_or_else(|| poison("the task was never assigned"))?;
+        held.dirty = true;
+        let task = &mut held.row;
         task.version += 1;
         task.position = position;
+        match fact {
+            TaskFact::Reported(reported) => {
+                let row = report_row(event, task, reported.report_id.to_string(), 1, position, reported, None);
+                task.n_reports += 1;
+                if latest_beats(task, &row.as_of, position) {
+                    set_latest(held, &row.as_of, position, reported);
+                }
+                self.known_reports.insert(reported.report_id, (1, position));
+                self.new_reports.push(row);
+            }
+            TaskFact::Corrected(corrected) => {
+                let (last_version, filed) = *self
+                    .known_reports
+                    .get(&corrected.report_id)
+                    .ok_or_else(|| poison("the corrected report does not exist"))?;
+                let reason = corrected.reason.map(str::to_owned);
+                let report_id = corrected.report_id.to_string();
+                let row = report_row(event, task, report_id, last_version + 1, filed, corrected, reason);
+                // The latest report is the greatest (cut-off, filed position) among current versions. A correction
+                // that keeps or raises the latest report's cut-off, or lifts another report above it, settles it
+                // here; one that lowers the latest report's cut-off needs every current version: recomputed after
+                // the batch's reports are written.
+                let was_latest = task.last_report_filed == Some(filed);
+                let keeps_its_place = task.last_report_as_of.as_deref().is_none_or(|as_of| row.as_of.as_str() >= as_of);
+                if was_latest && !keeps_its_place {
+                    self.recompute_latest.push(task_id.to_owned());
+                } else if was_latest || latest_beats(task, &row.as_of, filed) {
+                    set_latest(held, &row.as_of, filed, corrected);
+                }
+                self.known_reports.insert(corrected.report_id, (last_version + 1, filed));
+                self.new_reports.push(row);
+            }
+            TaskFact::Other(decoded) => self.apply_decision(event, task_id, decoded)?,
+        }
+        Ok(())
+    }
+
+    /// A task's first event: its row, from nothing.
+    fn assign(&mut self, event: &RecordedEvent, assigned: &TaskAssigned) {
+        let position = event.global_position as i64;
+        let number = assigned.number.to_string();
+        let target_text = assigned.target.as_ref().map(Target::text).unwrap_or_default().to_owned();
+        let row = TaskRow {
+            task_id: assigned.task_id.to_string(),
+            plan_id: assigned.plan_id.to_string(),
+            section: assigned.section.to_string(),
+            section_rank: i64::from(assigned.section.value()),
+            number_key: number_key(&assigned.number),
+            search_text: String::new(),
+            number,
+            parent_id: assigned.parent_id.map(|id| id.to_string()),
+            title: assigned.title.clone(),
+            target_text,
+            lead_unit: assigned.lead_unit.to_string(),
+            coordinating_units: json_text(&assigned.coordinating_units),
+            original_deadline: assigned.deadline.map(|deadline| deadline.code()),
+            deadline: assigned.deadline.map(|deadline| deadline.code()),
+            due_date: assigned.deadline.map(|deadline| deadline.due_date().to_string()),
+            lifecycle: Lifecycle::Open.as_str().to_owned(),
+            completed_on: None,
+            n_reports: 0,
+            last_report_as_of: None,
+            last_report_filed: None,
+            last_report_progress: None,
+            version: 1,
+            position,
+            assigned_at: format_recorded_at(event.recorded_at),
+        };
+        let task = HeldTask { row, dirty: true, search_pending: true, latest_summary: None };
+        self.tasks.insert(task.row.task_id.clone(), task);
+    }
+
+    /// Extensions and lifecycle decisions: a change row each, and the task's deadline or lifecycle.
+    fn apply_decision(&mut self, event: &RecordedEvent, task_id: &str, decoded: &TaskEvent) -> Result<(), ApplyError> {
+        let position = event.global_position as i64;
+        let poison = |reason: &str| ApplyError::Poison { position: event.global_position, reason: reason.to_owned() };
+        let task = &mut self.tasks.get_mut(task_id).ok_or_else(|| poison("the task was never assigned"))?.row;
         let recorded_at = format_recorded_at(event.recorded_at);
         let change = |kind: &str,
                       lifecycle: Option<Lifecycle>,
@@ -292,7 +520,7 @@ impl Batch {
                       completed_on: Option<String>,
                       effective_on: String| ChangeRow {
             position,
-            task_id: task_id.clone(),
+            task_id: task_id.to_owned(),
             plan_id: task.plan_id.clone(),
             kind: kind.to_owned(),
             lifecycle: lifecycle.map(|lifecycle| lifecycle.as_str().to_owned()),
@@ -302,41 +530,15 @@ impl Batch {
             recorded_at: recorded_at.clone(),
         };
         match decoded {
-            TaskEvent::TaskAssigned(_) => unreachable!("handled above"),
-            TaskEvent::ProgressReported(reported) => {
-                let report_id = reported.report_id.to_string();
-                let row = report_row(event, task, &report_id, 1, position, &reported.content, None);
-                task.n_reports += 1;
-                if latest_beats(task, &row.as_of, position) {
-                    task.last_report_as_of = Some(row.as_of.clone());
-                    task.last_report_filed = Some(position);
-                    task.last_report_progress = Some(progress_text(&reported.content));
-                    task.search_text = search_text(
-                        &task.number,
-                        &task.title,
-                        &task.target_text,
-                        &task.lead_unit,
-                        Some(reported.content.summary.as_str()),
-                    );
-                }
-                self.known_reports.insert(report_id, (1, position));
-                self.new_reports.push(row);
-            }
-            TaskEvent::ReportCorrected(corrected) => {
-                let report_id = corrected.report_id.to_string();
-                let (last_version, filed) =
-                    *self.known_reports.get(&report_id).ok_or_else(|| poison("the corrected report does not exist"))?;
-                let reason = Some(corrected.reason.as_str().to_owned());
-                let row = report_row(event, task, &report_id, last_version + 1, filed, &corrected.content, reason);
-                self.known_reports.insert(report_id, (last_version + 1, filed));
-                self.new_reports.push(row);
-                self.recompute_latest.push(task_id.clone());
+            TaskEvent::TaskAssigned(_) => unreachable!("handled by apply"),
+            TaskEvent::ProgressReported(_) | TaskEvent::ReportCorrected(_) => {
+                unreachable!("reports are read as facts of their own")
             }
             TaskEvent::DeadlineExtensionApproved(approved) => {
-                task.deadline = Some(approved.new_deadline.code());
-                task.due_date = Some(approved.new_deadline.due_date().to_string());
                 let row =
                     change("deadline", None, Some(&approved.new_deadline), None, approved.effective_on.to_string());
+                task.deadline = Some(approved.new_deadline.code());
+                task.due_date = Some(approved.new_deadline.due_date().to_string());
                 self.new_changes.push(row);
             }
             TaskEvent::DeadlineExtensionRequested(_) | TaskEvent::DeadlineExtensionRejected(_) => {}
@@ -357,107 +559,124 @@ impl Batch {
         Ok(())
     }
 
-    async fn write(self, transaction: &mut Transaction<'static, Any>, generation: i64) -> Result<(), ApplyError> {
-        let tasks: Vec<&TaskRow> = self.tasks.values().collect();
-        for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
+    /// Writes the batch's report and change rows, settles the latest report of tasks whose latest was corrected
+    /// to an earlier cut-off, and answers the task rows (written by the session's flush) and the reports known.
+    async fn write(
+        mut self,
+        transaction: &mut Transaction<'static, Any>,
+        generation: i64,
+    ) -> Result<(HashMap<String, HeldTask>, KnownReports), ApplyError> {
+        let reports = table("reports", generation);
+        for chunk in chunks(std::mem::take(&mut self.new_reports), rows_per_statement(N_REPORT_COLUMNS)) {
             let sql = format!(
-                "INSERT INTO {} ({TASK_COLUMNS}) VALUES {} ON CONFLICT (task_id) DO UPDATE SET deadline = excluded.deadline, \
-                 due_date = excluded.due_date, lifecycle = excluded.lifecycle, completed_on = excluded.completed_on, \
-                 n_reports = excluded.n_reports, last_report_as_of = excluded.last_report_as_of, \
-                 last_report_filed = excluded.last_report_filed, last_report_progress = excluded.last_report_progress, \
-                 search_text = excluded.search_text, version = excluded.version, position = excluded.position",
-                table("tasks", generation),
-                values_rows(chunk.len(), N_TASK_COLUMNS)
-            );
-            let mut query = sqlx::query(&sql);
-            for task in chunk {
-                query = query
-                    .bind(task.task_id.clone())
-                    .bind(task.plan_id.clone())
-                    .bind(task.section.clone())
-                    .bind(task.section_rank)
-                    .bind(task.number.clone())
-                    .bind(task.number_key.clone())
-                    .bind(task.parent_id.clone())
-                    .bind(task.title.clone())
-                    .bind(task.search_text.clone())
-                    .bind(task.target_text.clone())
-                    .bind(task.lead_unit.clone())
-                    .bind(task.coordinating_units.clone())
-                    .bind(task.original_deadline.clone())
-                    .bind(task.deadline.clone())
-                    .bind(task.due_date.clone())
-                    .bind(task.lifecycle.clone())
-                    .bind(task.completed_on.clone())
-                    .bind(task.n_reports)
-                    .bind(task.last_report_as_of.clone())
-                    .bind(task.last_report_filed)
-                    .bind(task.last_report_progress.clone())
-                    .bind(task.version)
-                    .bind(task.position)
-                    .bind(task.assigned_at.clone());
-            }
-            query.execute(&mut **transaction).await?;
-        }
-        for chunk in self.new_reports.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO {} ({REPORT_COLUMNS}) VALUES {}",
-                table("reports", generation),
+                "INSERT INTO {reports} ({REPORT_COLUMNS}) VALUES {}",
                 values_rows(chunk.len(), N_REPORT_COLUMNS)
             );
             let mut query = sqlx::query(&sql);
             for report in chunk {
                 query = query
-                    .bind(report.report_id.clone())
+                    .bind(report.report_id)
                     .bind(report.version_no)
-                    .bind(report.task_id.clone())
-                    .bind(report.plan_id.clone())
-                    .bind(report.as_of.clone())
-                    .bind(report.summary.clone())
-                    .bind(report.progress.clone())
-                    .bind(report.recorded_at.clone())
+                    .bind(report.task_id)
+                    .bind(report.plan_id)
+                    .bind(report.as_of)
+                    .bind(report.summary)
+                    .bind(report.progress)
+                    .bind(report.recorded_at)
                     .bind(report.position)
                     .bind(report.filed_position)
-                    .bind(report.actor_id.clone())
-                    .bind(report.actor_name.clone())
-                    .bind(report.actor_unit.clone())
-                    .bind(report.correction_reason.clone());
+                    .bind(report.actor_id)
+                    .bind(report.actor_name)
+                    .bind(report.actor_unit)
+                    .bind(report.correction_reason);
             }
             query.execute(&mut **transaction).await?;
         }
-        for chunk in self.new_changes.chunks(ROWS_PER_STATEMENT) {
+        let changes = table("changes", generation);
+        for chunk in chunks(std::mem::take(&mut self.new_changes), rows_per_statement(N_CHANGE_COLUMNS)) {
             let sql = format!(
-                "INSERT INTO {} ({CHANGE_COLUMNS}) VALUES {}",
-                table("changes", generation),
+                "INSERT INTO {changes} ({CHANGE_COLUMNS}) VALUES {}",
                 values_rows(chunk.len(), N_CHANGE_COLUMNS)
             );
             let mut query = sqlx::query(&sql);
             for change in chunk {
                 query = query
                     .bind(change.position)
-                    .bind(change.task_id.clone())
-                    .bind(change.plan_id.clone())
-                    .bind(change.kind.clone())
-                    .bind(change.lifecycle.clone())
-                    .bind(change.deadline.clone())
-                    .bind(change.completed_on.clone())
-                    .bind(change.effective_on.clone())
-                    .bind(change.recorded_at.clone());
+                    .bind(change.task_id)
+                    .bind(change.plan_id)
+                    .bind(change.kind)
+                    .bind(change.lifecycle)
+                    .bind(change.deadline)
+                    .bind(change.completed_on)
+                    .bind(change.effective_on)
+                    .bind(change.recorded_at);
             }
             query.execute(&mut **transaction).await?;
         }
-        for task_id in dedup(self.recompute_latest) {
-            recompute_latest_report(transaction, generation, &task_id).await?;
+        for task_id in dedup(std::mem::take(&mut self.recompute_latest)) {
+            if let Some(held) = self.tasks.get_mut(&task_id) {
+                recompute_latest_report(transaction, generation, held).await?;
+            }
         }
-        Ok(())
+        Ok((self.tasks, self.known_reports))
     }
 }
 
-/// After a correction: the latest report of the task (latest cut-off, then latest filed) among current versions.
+/// Writes task rows: inserted, or updated where they exist.
+async fn write_tasks(
+    transaction: &mut Transaction<'static, Any>,
+    generation: i64,
+    tasks: Vec<TaskRow>,
+) -> Result<(), ApplyError> {
+    for chunk in chunks(tasks, rows_per_statement(N_TASK_COLUMNS)) {
+        let sql = format!(
+            "INSERT INTO {} ({TASK_COLUMNS}) VALUES {} ON CONFLICT (task_id) DO UPDATE SET deadline = excluded.deadline, \
+             due_date = excluded.due_date, lifecycle = excluded.lifecycle, completed_on = excluded.completed_on, \
+             n_reports = excluded.n_reports, last_report_as_of = excluded.last_report_as_of, \
+             last_report_filed = excluded.last_report_filed, last_report_progress = excluded.last_report_progress, \
+             search_text = excluded.search_text, version = excluded.version, position = excluded.position",
+            table("tasks", generation),
+            values_rows(chunk.len(), N_TASK_COLUMNS)
+        );
+        let mut query = sqlx::query(&sql);
+        for task in chunk {
+            query = query
+                .bind(task.task_id)
+                .bind(task.plan_id)
+                .bind(task.section)
+                .bind(task.section_rank)
+                .bind(task.number)
+                .bind(task.number_key)
+                .bind(task.parent_id)
+                .bind(task.title)
+                .bind(task.search_text)
+                .bind(task.target_text)
+                .bind(task.lead_unit)
+                .bind(task.coordinating_units)
+                .bind(task.original_deadline)
+                .bind(task.deadline)
+                .bind(task.due_date)
+                .bind(task.lifecycle)
+                .bind(task.completed_on)
+                .bind(task.n_reports)
+                .bind(task.last_report_as_of)
+                .bind(task.last_report_filed)
+                .bind(task.last_report_progress)
+                .bind(task.version)
+                .bind(task.position)
+                .bind(task.assigned_at);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+/// After a correction moved the latest report to an earlier cut-off: the latest report of the task (latest
+/// cut-off, then latest filed) among current versions, from the reports table.
 async fn recompute_latest_report(
     transaction: &mut Transaction<'static, Any>,
     generation: i64,
-    task_id: &str,
+    held: &mut HeldTask,
 ) -> Result<(), ApplyError> {
     let reports = table("reports", generation);
     let latest = sqlx::query(&format!(
@@ -465,29 +684,16 @@ async fn recompute_latest_report(
          WHERE task_id = $1 AND version_no = (SELECT max(version_no) FROM {reports} v WHERE v.report_id = r.report_id)
          ORDER BY as_of DESC, filed_position DESC LIMIT 1"
     ))
-    .bind(task_id.to_owned())
+    .bind(held.row.task_id.clone())
     .fetch_optional(&mut **transaction)
     .await?;
-    let tasks = table("tasks", generation);
-    let task = sqlx::query(&format!("SELECT {TASK_COLUMNS} FROM {tasks} WHERE task_id = $1"))
-        .bind(task_id.to_owned())
-        .fetch_one(&mut **transaction)
-        .await?;
-    let task = task_row(&task)?;
     if let Some(row) = latest {
         let progress: Option<String> = row.try_get(2)?;
-        let summary: String = row.try_get(3)?;
-        sqlx::query(&format!(
-            "UPDATE {tasks} SET last_report_as_of = $1, last_report_filed = $2, last_report_progress = $3,
-             search_text = $4 WHERE task_id = $5"
-        ))
-        .bind(row.try_get::<String, _>(0)?)
-        .bind(row.try_get::<i64, _>(1)?)
-        .bind(Some(progress.unwrap_or_else(|| "none".to_owned())))
-        .bind(search_text(&task.number, &task.title, &task.target_text, &task.lead_unit, Some(&summary)))
-        .bind(task_id.to_owned())
-        .execute(&mut **transaction)
-        .await?;
+        held.row.last_report_as_of = Some(row.try_get(0)?);
+        held.row.last_report_filed = Some(row.try_get(1)?);
+        held.row.last_report_progress = Some(progress.unwrap_or_else(|| NO_PROGRESS.to_owned()));
+        held.latest_summary = Some(row.try_get(3)?);
+        held.search_pending = true;
     }
     Ok(())
 }
@@ -524,20 +730,20 @@ pub fn task_row(row: &sqlx::any::AnyRow) -> Result<TaskRow, sqlx::Error> {
 fn report_row(
     event: &RecordedEvent,
     task: &TaskRow,
-    report_id: &str,
+    report_id: String,
     version_no: i64,
     filed_position: i64,
-    content: &ReportContent,
+    report: &StoredReport<'_>,
     correction_reason: Option<String>,
 ) -> ReportRow {
     ReportRow {
-        report_id: report_id.to_owned(),
+        report_id,
         version_no,
         task_id: task.task_id.clone(),
         plan_id: task.plan_id.clone(),
-        as_of: content.as_of.to_string(),
-        summary: content.summary.as_str().to_owned(),
-        progress: content.progress.map(|progress| json_text(&progress).trim_matches('"').to_owned()),
+        as_of: report.as_of.to_string(),
+        summary: report.summary.to_owned(),
+        progress: report.progress.map(|progress| Progress::from(progress).as_str().to_owned()),
         recorded_at: format_recorded_at(event.recorded_at),
         position: event.global_position as i64,
         filed_position,
@@ -548,8 +754,18 @@ fn report_row(
     }
 }
 
-fn progress_text(content: &ReportContent) -> String {
-    content.progress.map_or_else(|| "none".to_owned(), |progress| json_text(&progress).trim_matches('"').to_owned())
+/// The latest report's progress as stored on the task: a report that stated none says `none`.
+const NO_PROGRESS: &str = "none";
+
+/// Makes a report (its current version, its filing position) the task's latest.
+fn set_latest(held: &mut HeldTask, as_of: &str, filed: i64, report: &StoredReport<'_>) {
+    let task = &mut held.row;
+    task.last_report_as_of = Some(as_of.to_owned());
+    task.last_report_filed = Some(filed);
+    task.last_report_progress =
+        Some(report.progress.map_or(NO_PROGRESS, |progress| Progress::from(progress).as_str()).to_owned());
+    held.latest_summary = Some(report.summary.to_owned());
+    held.search_pending = true;
 }
 
 /// Whether a report (cut-off, filed position) is later than the task's latest so far.
@@ -570,8 +786,25 @@ pub fn number_key(number: &TaskNumber) -> String {
     number.to_string().split('.').map(|part| format!("{:0>4}", part)).collect::<Vec<_>>().join(".")
 }
 
-fn task_id_of(event: &RecordedEvent) -> String {
-    event.stream_id.0.trim_start_matches("task-").to_owned()
+fn task_id_of(event: &RecordedEvent) -> &str {
+    event.stream_id.0.trim_start_matches("task-")
+}
+
+/// `rows` in chunks of at most `max_size`, each moved out (their strings are bound without copying). Chunk sizes
+/// are powers of two, so that the few statement texts they make stay prepared on the connection instead of a new
+/// one being parsed for every batch's last chunk.
+fn chunks<T>(rows: Vec<T>, max_size: usize) -> impl Iterator<Item = Vec<T>> {
+    let largest = 1_usize << max_size.max(1).ilog2();
+    let mut remaining = rows.len();
+    let mut rows = rows.into_iter();
+    std::iter::from_fn(move || {
+        if remaining == 0 {
+            return None;
+        }
+        let size = if remaining >= largest { largest } else { 1 << remaining.ilog2() };
+        remaining -= size;
+        Some(rows.by_ref().take(size).collect())
+    })
 }
 
 fn dedup(mut values: Vec<String>) -> Vec<String> {
@@ -590,6 +823,18 @@ mod tests {
         assert_eq!(count(TASK_COLUMNS), N_TASK_COLUMNS);
         assert_eq!(count(REPORT_COLUMNS), N_REPORT_COLUMNS);
         assert_eq!(count(CHANGE_COLUMNS), N_CHANGE_COLUMNS);
+    }
+
+    #[test]
+    fn chunks_are_powers_of_two_in_order() {
+        let sizes = |n: usize, max: usize| {
+            chunks((0..n).collect(), max).map(|chunk: Vec<usize>| chunk.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(0, 8), Vec::<usize>::new());
+        assert_eq!(sizes(21, 8), vec![8, 8, 4, 1]);
+        assert_eq!(sizes(5, 1_000), vec![4, 1]);
+        assert_eq!(sizes(3, 1), vec![1, 1, 1]);
+        assert_eq!(chunks((0..21).collect(), 6).flatten().collect::<Vec<usize>>(), (0..21).collect::<Vec<_>>());
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! Map: `poison` (an event a model cannot apply is parked, the rest applied, a rebuild agrees), `delivery`
 //! (deliveries out of order, duplicated, with gaps), `replicas` (two services on one PostgreSQL read database,
 //! never applying an event twice), `random_history` (random valid command sequences: incremental model against a
-//! rebuild, and the appendix against the domain's own fold).
+//! rebuild, and the appendix against the domain's own fold), `latest_report` (a task's latest report as corrections
+//! move cut-offs, however events are batched).
 
 mod support;
 
 mod delivery;
+mod latest_report;
 mod poison;
 mod random_history;
 mod replicas;
