@@ -92,7 +92,16 @@ impl Scratch {
 
     /// Drops the PostgreSQL database (closing whatever is still connected to it) or removes the SQLite file.
     /// Failures are printed, not returned: the benchmark's own result matters more.
+    /// Removes the scratch database, unless `TASKLEDGER_BENCH_KEEP` is set (to inspect it afterwards: its name
+    /// is printed, and dropping it is then the operator's business).
     pub(crate) async fn destroy(self) {
+        if std::env::var_os("TASKLEDGER_BENCH_KEEP").is_some() {
+            eprintln!("TASKLEDGER_BENCH_KEEP is set: {} is kept", self.describe());
+            if let Scratch::Sqlite { dir } = self {
+                let _ = dir.keep();
+            }
+            return;
+        }
         match self {
             Scratch::Postgres { server_url, name, .. } => {
                 let dropped = async {

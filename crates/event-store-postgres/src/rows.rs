@@ -21,43 +21,44 @@ macro_rules! select_events {
 }
 
 pub(crate) fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
-    let position = position_from_i64(row.try_get("global_position").map_err(store_error)?)?;
+    let position = position_from_i64(row.try_get(0).map_err(store_error)?)?;
     let corrupt = |reason: String| StoreError::Corrupt { position, reason };
     let column = |name: &str, error: sqlx::Error| corrupt(format!("column {name}: {error}"));
+    // By index, in `select_events!` order: a lookup by name searches the columns for every value of every row.
     macro_rules! get {
-        ($name:literal) => {
-            row.try_get($name).map_err(|error| column($name, error))?
+        ($index:literal, $name:literal) => {
+            row.try_get($index).map_err(|error| column($name, error))?
         };
     }
 
-    let stream_version: i64 = get!("stream_version");
-    let schema_version: i64 = get!("schema_version");
-    let payload: String = get!("payload");
-    let effective_date: Option<Date> = get!("effective_date");
-    let recorded_at: OffsetDateTime = get!("recorded_at");
+    let stream_version: i64 = get!(3, "stream_version");
+    let schema_version: i64 = get!(5, "schema_version");
+    let payload: String = get!(15, "payload");
+    let effective_date: Option<Date> = get!(6, "effective_date");
+    let recorded_at: OffsetDateTime = get!(7, "recorded_at");
     Ok(RecordedEvent {
         global_position: position,
-        event_id: get!("event_id"),
-        stream_id: StreamId(get!("stream_id")),
+        event_id: get!(1, "event_id"),
+        stream_id: StreamId(get!(2, "stream_id")),
         stream_version: u64::try_from(stream_version)
             .map_err(|_| corrupt(format!("stream_version {stream_version}")))?,
-        event_type: get!("event_type"),
+        event_type: get!(4, "event_type"),
         schema_version: u32::try_from(schema_version)
             .map_err(|_| corrupt(format!("schema_version {schema_version}")))?,
         effective_date,
         recorded_at,
         actor: Actor {
-            id: get!("actor_id"),
-            name: get!("actor_name"),
-            unit: get!("actor_unit"),
-            role: get!("actor_role"),
+            id: get!(8, "actor_id"),
+            name: get!(9, "actor_name"),
+            unit: get!(10, "actor_unit"),
+            role: get!(11, "actor_role"),
         },
-        command_id: get!("command_id"),
-        correlation_id: get!("correlation_id"),
-        causation_id: get!("causation_id"),
+        command_id: get!(12, "command_id"),
+        correlation_id: get!(13, "correlation_id"),
+        causation_id: get!(14, "causation_id"),
         payload: serde_json::from_str(&payload).map_err(|error| corrupt(format!("payload is not JSON: {error}")))?,
-        prev_hash: get!("prev_hash"),
-        hash: get!("hash"),
+        prev_hash: get!(16, "prev_hash"),
+        hash: get!(17, "hash"),
     })
 }
 

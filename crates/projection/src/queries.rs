@@ -374,6 +374,10 @@ async fn plan_changes(
 /// when its filing's cut-off is not after `as_of`, and reads as its latest version (as known) whose cut-off is not
 /// after `as_of` (a correction dated later is left out, like every event dated after the cut-off). Among those,
 /// the one with the latest cut-off wins, the later-filed one on a tie.
+///
+/// The ranking runs here over the keys of the plan's report versions (one narrow row each), and only the winners'
+/// summaries are read, by primary key: sorting every version of a plan in SQL twice over (window functions) cost
+/// several times more than reading the keys.
 async fn latest_reports(
     db: &ReadDb,
     generation: i64,
@@ -383,36 +387,92 @@ async fn latest_reports(
 ) -> Result<HashMap<String, LatestReport>, QueryError> {
     let reports = table("reports", generation);
     let known_clause = if known_at.is_some() { " AND recorded_at <= $3" } else { "" };
-    // The rankings sort every version of the plan's reports: they carry only keys, and the summaries of the
-    // winners (one per task) are read afterwards by primary key, so that the sorts stay small and in memory.
-    let bytewise = db.bytewise();
     let sql = format!(
-        "WITH known AS (
-            SELECT task_id, report_id, version_no, as_of, filed_position,
-                   ROW_NUMBER() OVER (PARTITION BY report_id{bytewise} ORDER BY version_no DESC) AS version_rank,
-                   MIN(version_no) OVER (PARTITION BY report_id{bytewise}) AS first_version
-            FROM {reports} WHERE plan_id = $1{known_clause} AND as_of <= $2
-         ), in_force AS (
-            SELECT report_id, version_no,
-                   ROW_NUMBER() OVER (PARTITION BY task_id{bytewise}
-                                      ORDER BY as_of{bytewise} DESC, filed_position DESC) AS report_rank
-            FROM known WHERE version_rank = 1 AND first_version = 1
-         )
-         SELECT r.task_id, r.summary, r.progress FROM in_force f
-         JOIN {reports} r ON r.report_id = f.report_id AND r.version_no = f.version_no
-         WHERE f.report_rank = 1"
+        "SELECT task_id, report_id, version_no, as_of, filed_position FROM {reports}
+         WHERE plan_id = $1 AND as_of <= $2{known_clause}"
     );
     let mut query = sqlx::query(&sql).bind(plan_id.to_owned()).bind(as_of.to_owned());
     if let Some(known_at) = known_at {
         query = query.bind(known_at.to_owned());
     }
-    let mut latest = HashMap::new();
+    // Per report: whether its filing is in view, and its latest version in view.
+    let mut versions: HashMap<String, (bool, ReportVersion)> = HashMap::new();
     for row in query.fetch_all(db.pool()).await? {
-        let progress: Option<String> = row.try_get(2)?;
-        latest.insert(
-            row.try_get(0)?,
-            LatestReport { summary: row.try_get(1)?, progress: progress.as_deref().and_then(reported_progress) },
+        let version = ReportVersion {
+            task_id: row.try_get(0)?,
+            version_no: row.try_get(2)?,
+            as_of: row.try_get(3)?,
+            filed_position: row.try_get(4)?,
+        };
+        let filing = version.version_no == 1;
+        match versions.entry(row.try_get(1)?) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert((filing, version));
+            }
+            std::collections::hash_map::Entry::Occupied(mut entry) => {
+                let (has_filing, latest) = entry.get_mut();
+                *has_filing |= filing;
+                if version.version_no > latest.version_no {
+                    *latest = version;
+                }
+            }
+        }
+    }
+    let mut in_force: HashMap<String, (String, ReportVersion)> = HashMap::new();
+    for (report_id, (has_filing, version)) in versions {
+        if !has_filing {
+            continue;
+        }
+        let wins = in_force.get(&version.task_id).is_none_or(|(_, best)| {
+            (version.as_of.as_str(), version.filed_position) > (best.as_of.as_str(), best.filed_position)
+        });
+        if wins {
+            in_force.insert(version.task_id.clone(), (report_id, version));
+        }
+    }
+    let winners: HashMap<(String, i64), String> = in_force
+        .into_iter()
+        .map(|(task_id, (report_id, version))| ((report_id, version.version_no), task_id))
+        .collect();
+    report_summaries(db, &reports, winners).await
+}
+
+/// The key columns of one version of a report.
+struct ReportVersion {
+    task_id: String,
+    version_no: i64,
+    as_of: String,
+    filed_position: i64,
+}
+
+/// Summary and progress of the given report versions, keyed by the task each stands for.
+async fn report_summaries(
+    db: &ReadDb,
+    reports: &str,
+    winners: HashMap<(String, i64), String>,
+) -> Result<HashMap<String, LatestReport>, QueryError> {
+    // A few hundred reports per statement keeps within every engine's limit on bound parameters.
+    const CHUNK: usize = 500;
+    let report_ids: Vec<&str> = winners.keys().map(|(report_id, _)| report_id.as_str()).collect();
+    let mut latest = HashMap::with_capacity(winners.len());
+    for chunk in report_ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT report_id, version_no, summary, progress FROM {reports} WHERE report_id IN ({})",
+            crate::db::placeholders(1, chunk.len())
         );
+        let mut query = sqlx::query(&sql);
+        for report_id in chunk {
+            query = query.bind((*report_id).to_owned());
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            let key: (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            let Some(task_id) = winners.get(&key) else { continue };
+            let progress: Option<String> = row.try_get(3)?;
+            latest.insert(
+                task_id.clone(),
+                LatestReport { summary: row.try_get(2)?, progress: progress.as_deref().and_then(reported_progress) },
+            );
+        }
     }
     Ok(latest)
 }

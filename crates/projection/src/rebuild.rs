@@ -42,7 +42,11 @@ pub async fn rebuild(
     for statement in drop_statements(model.as_ref(), next) {
         sqlx::query(&statement).execute(db.pool()).await?;
     }
-    for statement in model.create_tables(next) {
+    // Secondary indexes are built once the bulk of the rows is in: one sort per index instead of an index update
+    // per row. The primary keys stay (a session may update the rows it wrote).
+    let (create_tables, create_indexes): (Vec<String>, Vec<String>) =
+        model.create_tables(next).into_iter().partition(|statement| !is_create_index(statement));
+    for statement in create_tables {
         sqlx::query(&statement).execute(db.pool()).await?;
     }
     tracing::info!(model = model.name(), generation = next, "rebuild started");
@@ -73,6 +77,9 @@ pub async fn rebuild(
     }
     let (mut session, mut counts) =
         applier.await.map_err(|error| DbError::Unavailable(format!("the rebuild's applier stopped: {error}")))??;
+    for statement in create_indexes {
+        sqlx::query(&statement).execute(db.pool()).await?;
+    }
 
     let mut transaction = db.begin_write().await?;
     let row = sqlx::query(&format!("SELECT active_generation FROM rm_projections WHERE model = $1{}", db.for_update()))
@@ -221,6 +228,10 @@ fn apply_error(error: ApplyError) -> ProjectionError {
             DbError::Unavailable(format!("flushing found position {position} unusable: {reason}")).into()
         }
     }
+}
+
+fn is_create_index(statement: &str) -> bool {
+    statement.trim_start().to_ascii_uppercase().starts_with("CREATE INDEX")
 }
 
 fn drop_statements(model: &dyn ReadModel, generation: i64) -> Vec<String> {

@@ -11,6 +11,11 @@ mod verify;
 
 use clap::Parser;
 
+/// Every service allocates a great many short-lived strings and JSON values per event; mimalloc serves them with
+/// far less time in the allocator than the system's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     config::init_tracing(&cli.log)?;
