@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// The maximum length used when a `NonEmptyText` is deserialised, where no caller can pass one.
 pub const DEFAULT_MAX_CHARS: usize = 20_000;
@@ -35,6 +35,13 @@ pub enum TextError {
 /// trimmed at both ends; "\r\n" becomes "\n"; blank lines at the start and the end are dropped. Newlines inside
 /// the text are kept, so paragraphs and "- item" lists survive.
 pub fn normalize(input: &str) -> String {
+    if is_normalized(input, true) {
+        return input.to_owned();
+    }
+    normalize_fully(input)
+}
+
+fn normalize_fully(input: &str) -> String {
     let composed: String = input.nfc().collect();
     let lines: Vec<String> = composed.split('\n').map(collapse_whitespace).collect();
     let joined = lines.join("\n");
@@ -44,6 +51,13 @@ pub fn normalize(input: &str) -> String {
 /// Like [`normalize`], but newlines also become spaces: for values that live on one line, such as a document
 /// reference.
 pub fn normalize_single_line(input: &str) -> String {
+    if is_normalized(input, false) {
+        return input.to_owned();
+    }
+    normalize_single_line_fully(input)
+}
+
+fn normalize_single_line_fully(input: &str) -> String {
     let composed: String = input.nfc().collect();
     collapse_whitespace(&composed)
 }
@@ -125,6 +139,25 @@ impl<'de> Deserialize<'de> for NonEmptyText {
 }
 
 /// Collapses every run of whitespace (newlines included) to one space and trims both ends.
+/// Whether `input` is already what [`normalize`] (or, without newlines, [`normalize_single_line`]) makes of it, so
+/// that the common case (stored text read back, typed text without stray spaces) costs one pass and no allocation
+/// beyond the copy: NFC for certain by the quick check, whitespace only single spaces (and newlines, when allowed)
+/// inside lines, no line starting or ending with a space, no newline first or last.
+fn is_normalized(input: &str, newlines: bool) -> bool {
+    let mut previous: Option<char> = None;
+    for character in input.chars() {
+        if character == '\n' {
+            if !newlines || matches!(previous, None | Some(' ')) {
+                return false;
+            }
+        } else if character.is_whitespace() && (character != ' ' || matches!(previous, None | Some(' ') | Some('\n'))) {
+            return false;
+        }
+        previous = Some(character);
+    }
+    !matches!(previous, Some(' ' | '\n')) && is_nfc_quick(input.chars()) == IsNormalized::Yes
+}
+
 fn collapse_whitespace(line: &str) -> String {
     let mut collapsed = String::with_capacity(line.len());
     for word in line.split_whitespace() {

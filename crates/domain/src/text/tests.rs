@@ -113,6 +113,20 @@ fn vietnamese_text() -> impl Strategy<Value = String> {
 
 proptest! {
     #[test]
+    fn the_quick_path_agrees_with_full_normalisation(input in any::<String>()) {
+        prop_assert_eq!(normalize(&input), super::normalize_fully(&input));
+        prop_assert_eq!(normalize_single_line(&input), super::normalize_single_line_fully(&input));
+    }
+
+    #[test]
+    fn the_quick_path_agrees_with_full_normalisation_on_vietnamese(input in vietnamese_text()) {
+        prop_assert_eq!(normalize(&input), super::normalize_fully(&input));
+        prop_assert_eq!(normalize_single_line(&input), super::normalize_single_line_fully(&input));
+        let once = normalize(&input);
+        prop_assert_eq!(super::normalize_fully(&once), once);
+    }
+
+    #[test]
     fn normalize_is_idempotent(input in any::<String>()) {
         let once = normalize(&input);
         prop_assert_eq!(normalize(&once), once);
