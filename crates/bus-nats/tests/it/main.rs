@@ -8,11 +8,12 @@
 //!
 //! Map: `fixtures` (events made through the domain), `publish` (round trip, duplicates, last position, the wire
 //! contract, stream configuration), `poison` (messages that are not envelopes), `shared_consumer` (two subscribers,
-//! one consumer), `relay` (a SQLite store, the relay, a relay restart), `restart` (a NATS restart).
+//! one consumer), `python_consumer` (a Python consumer decoding with code generated from `proto/`), `relay` (a SQLite store, the relay, a relay restart), `restart` (a NATS restart).
 
 mod fixtures;
 mod poison;
 mod publish;
+mod python_consumer;
 mod relay;
 mod restart;
 mod shared_consumer;
