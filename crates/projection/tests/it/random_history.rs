@@ -138,7 +138,7 @@ async fn assert_appendix_as_the_domain(
     as_of: Date,
     known_at: Option<OffsetDateTime>,
 ) {
-    let filter = ViewFilter { as_of: Some(as_of), known_at };
+    let filter = ViewFilter { as_of: Some(as_of), known_at, known_at_position: None };
     let reader = world.ledger.reader();
     let (plan, _) = reader.load_plan(world.plan_id, filter).await.unwrap().expect("the plan was known");
     let tasks = reader.load_plan_tasks(&plan, filter).await.unwrap();
