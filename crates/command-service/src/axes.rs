@@ -3,8 +3,7 @@
 //! ("everything up to and including the event at position N"). `queries`, `history`, `diff` and `appendix` read
 //! their parameters through here, so that every endpoint answers the same input the same way.
 
-use domain::plan::PLAN_YEARS;
-use time::format_description::well_known::Rfc3339;
+use http_api::extract::KnownAtParam;
 use time::{Date, OffsetDateTime};
 
 use crate::ledger::ViewFilter;
@@ -35,39 +34,15 @@ pub enum Axis {
 
 /// A `known_at` value: digits only is a global position; anything else must be an RFC 3339 instant.
 pub fn parse_known_at(field: &str, value: &str) -> Result<KnownAt, ApiError> {
-    let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        return value.parse::<u64>().map(KnownAt::Position).map_err(|_| {
-            ApiError::invalid(field, format!("position {value} is larger than any position the log can reach"))
-        });
-    }
-    OffsetDateTime::parse(value, &Rfc3339).map(KnownAt::Instant).map_err(|_| {
-        ApiError::invalid(
-            field,
-            format!(
-                "\"{value}\" is neither an RFC 3339 instant (2024-04-20T17:00:00+07:00) nor a global position (1234)"
-            ),
-        )
+    Ok(match http_api::extract::known_at_or_position_param(field, value)? {
+        KnownAtParam::Instant(instant) => KnownAt::Instant(instant),
+        KnownAtParam::Position(position) => KnownAt::Position(position),
     })
 }
 
-/// A business date, `YYYY-MM-DD`, within the years plans may cover (2000 to 2100): a date outside them cannot
-/// be a cut-off of any plan, so it is refused rather than answered with an empty or a made-up state.
+/// A business date, `YYYY-MM-DD`, within the years plans may cover (2000 to 2100).
 pub fn parse_as_of(field: &str, value: &str) -> Result<Date, ApiError> {
-    let date = http_api::extract::date_param(field, value)?;
-    if !PLAN_YEARS.contains(&date.year()) {
-        return Err(ApiError::invalid(
-            field,
-            format!(
-                "{date} is outside the years plans cover ({} to {}); give a date from {}-01-01 to {}-12-31",
-                PLAN_YEARS.start(),
-                PLAN_YEARS.end(),
-                PLAN_YEARS.start(),
-                PLAN_YEARS.end()
-            ),
-        ));
-    }
-    Ok(date)
+    http_api::extract::as_of_param(field, value)
 }
 
 /// The filter of a read from its optional `as_of` and `known_at` parameters.
