@@ -166,3 +166,24 @@ fn an_issued_report_has_a_well_formed_hash_and_a_cut_off_not_after_its_issue() {
     let error = issue_report(&plan, issue_command("Số 1/BC-KHCN"), &actor(Role::Reporter)).unwrap_err();
     assert!(matches!(error, DomainError::Forbidden { .. }), "{error:?}");
 }
+
+#[test]
+fn stored_oversight_event_json_is_stable() {
+    insta::assert_snapshot!(serde_json_of(&frozen()));
+    let issued = issue_report(&given(vec![]), issue_command("Số 74/BC-KHCN"), &actor(Role::Approver)).unwrap();
+    insta::assert_snapshot!(serde_json_of(&PlanEvent::ReportIssued(issued)));
+    let read = crate::access::AccessEvent::RecordsRead(crate::access::RecordsRead {
+        resource: "/v1/tasks/00000000-0000-0000-0000-000000000009/history".to_owned(),
+        query: "format=csv".to_owned(),
+        plan_id: Some(PlanId(Uuid::from_u128(1))),
+        n_records: 12,
+    });
+    insta::assert_snapshot!(serde_json_of(&read));
+}
+
+fn serde_json_of<T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(value: &T) -> String {
+    let json = serde_json::to_string_pretty(value).unwrap();
+    let back: T = serde_json::from_str(&json).unwrap();
+    assert_eq!(&back, value, "stored JSON must decode to the same event");
+    json
+}
