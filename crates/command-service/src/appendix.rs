@@ -213,3 +213,45 @@ async fn node_events(state: &AppState, row: &AppendixRow, points: DiffPoints) ->
     let applied = diff_task(&events, points);
     Ok(crate::diff::change_events(&events, &applied).into_iter().map(|change| change.entry).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use domain::appendix::RowKind;
+
+    use super::*;
+
+    fn row(tt: &str, kind: RowKind, content: &str, target: &str, deadline: &str, result: &str) -> AppendixRow {
+        AppendixRow {
+            tt: tt.to_owned(),
+            kind,
+            task_id: None,
+            content: content.to_owned(),
+            target_text: target.to_owned(),
+            deadline_text: deadline.to_owned(),
+            result_text: result.to_owned(),
+            progress: None,
+            timeliness: None,
+        }
+    }
+
+    /// The worked example of `docs/issued-reports.md`.
+    #[test]
+    fn the_content_hash_is_the_documented_one() {
+        let rows = [
+            row("I", RowKind::Section, "NHIỆM VỤ TRỌNG TÂM", "", "", ""),
+            row(
+                "1",
+                RowKind::Task,
+                "Nhiệm vụ 1: Hỗ trợ 03 doanh nghiệp",
+                "03 doanh nghiệp được hỗ trợ",
+                "Tháng 11/2024",
+                "Đã khảo sát 25/25 doanh nghiệp",
+            ),
+        ];
+        assert_eq!(
+            canonical_rows(&rows),
+            r#"[{"content":"NHIỆM VỤ TRỌNG TÂM","deadline_text":"","kind":"section","result_text":"","target_text":"","tt":"I"},{"content":"Nhiệm vụ 1: Hỗ trợ 03 doanh nghiệp","deadline_text":"Tháng 11/2024","kind":"task","result_text":"Đã khảo sát 25/25 doanh nghiệp","target_text":"03 doanh nghiệp được hỗ trợ","tt":"1"}]"#
+        );
+        assert_eq!(content_sha256(&rows), "8b46c0452367b137dc0cbd2fcaf564f4257e71a333b6cbf3a57dd959b87ec07d");
+    }
+}
