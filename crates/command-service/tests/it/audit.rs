@@ -329,3 +329,62 @@ async fn the_audit_search_filters_and_pages_by_position() {
     assert_eq!(reads[3]["payload"]["query"], "format=csv");
     assert_eq!(reads[0]["stream_id"], "access-00000000-0000-0000-0000-000000000000");
 }
+
+#[tokio::test]
+async fn a_diff_along_the_business_dates_names_the_reports_in_between() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let march = app.file_report(&task_id, "2024-03-15", "Đã khảo sát 10/25 doanh nghiệp").await;
+    let april = app.file_report(&task_id, "2024-04-15", "Đã khảo sát 25/25 doanh nghiệp").await;
+    let april_id = april.body["id"].as_str().unwrap().to_owned();
+    let token = app.reporter();
+
+    let diff = app
+        .request(Method::GET, &format!("/v1/tasks/{task_id}/diff?from=2024-03-31&to=2024-04-30"), Some(&token), None)
+        .await;
+    assert_eq!(diff.status, StatusCode::OK, "{:?}", diff.body);
+    assert_eq!(diff.body["axis"], "as_of");
+    let events = diff.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "only April's report is dated in between: {events:?}");
+    assert_eq!(events[0]["position"], april.body["position"]);
+    assert_eq!(events[0]["report_id"], april_id.as_str());
+    let summary = format!("reports[{april_id}].current.summary");
+    let change = diff.body["changes"].as_array().unwrap().iter().find(|change| change["field"] == summary.as_str());
+    let change = change.unwrap_or_else(|| panic!("{summary} not in {:?}", diff.body));
+    assert_eq!(change["from"], Value::Null);
+    assert_eq!(change["to"], "Đã khảo sát 25/25 doanh nghiệp");
+
+    // The same two dates as known before April's report was recorded: nothing in between.
+    let known_before = march.body["position"].as_u64().unwrap();
+    let earlier = app
+        .request(
+            Method::GET,
+            &format!("/v1/tasks/{task_id}/diff?from=2024-03-31&to=2024-04-30&known_at={known_before}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(earlier.status, StatusCode::OK, "{:?}", earlier.body);
+    assert_eq!(earlier.body["changes"], json!([]));
+
+    // An explicit axis that the values do not fit, and a fixed axis given twice, are refused.
+    let wrong = app
+        .request(
+            Method::GET,
+            &format!("/v1/tasks/{task_id}/diff?from=2024-03-31&to=2024-04-30&axis=known"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!((wrong.status, &wrong.body["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("from")));
+    let twice = app
+        .request(
+            Method::GET,
+            &format!("/v1/tasks/{task_id}/diff?from=2024-03-31&to=2024-04-30&as_of=2024-04-30"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!((twice.status, &twice.body["field"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("as_of")));
+}
