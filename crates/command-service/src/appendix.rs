@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use crate::audit::{record_read, ReadRecord};
 use crate::axes::Point;
-use crate::diff::{axis_name, diff_query, diff_task, parse_points, DiffPoints, DiffQuery};
+use crate::diff::{axis_name, diff_query, parse_points, DiffPoints, DiffQuery};
 use crate::history::HistoryEntry;
 use crate::ledger::ViewFilter;
 use crate::AppState;
@@ -210,8 +210,16 @@ async fn node_events(state: &AppState, row: &AppendixRow, points: DiffPoints) ->
         return Ok(Vec::new());
     };
     let events = state.ledger.task_events(task_id).await?;
-    let applied = diff_task(&events, points);
-    Ok(crate::diff::change_events(&events, &applied).into_iter().map(|change| change.entry).collect())
+    let between = crate::diff::between_indices(&events, points);
+    let stored: Vec<_> = events.iter().map(|(_, stored)| stored.clone()).collect();
+    let mut entries = crate::history::entries(&stored);
+    Ok(between
+        .into_iter()
+        .filter_map(|index| {
+            let position = stored[index].global_position;
+            entries.iter().position(|entry| entry.position == position).map(|found| entries.swap_remove(found))
+        })
+        .collect())
 }
 
 #[cfg(test)]

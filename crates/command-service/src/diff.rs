@@ -102,7 +102,7 @@ pub async fn task_diff(
 ) -> Result<Json<TaskDiff>, ApiError> {
     let points = parse_points(&state, &query).await?;
     let events = state.ledger.task_events(TaskId(task_id)).await?;
-    let diff = diff_task(&events, points);
+    let diff = diff_task(&events, points)?;
     let Some(plan_id) = diff.to.as_ref().map(|task| task.plan_id) else {
         let to = query.to.as_deref().unwrap_or_default();
         return Err(ApiError::NotFound(format!("task {task_id} did not exist at {to}")));
@@ -178,19 +178,23 @@ pub struct Applied<'e> {
     field_events: BTreeMap<String, Vec<u64>>,
 }
 
-/// Applies the events between the two points one by one.
-pub fn diff_task(events: &[(TaskEvent, RecordedEvent)], points: DiffPoints) -> Applied<'_> {
+/// The most events a diff applies one by one (each step folds the task again, so the work grows with the square).
+pub const MAX_EVENTS_BETWEEN: usize = 1_000;
+
+/// Applies the events between the two points one by one; refuses more than [`MAX_EVENTS_BETWEEN`].
+pub fn diff_task(events: &[(TaskEvent, RecordedEvent)], points: DiffPoints) -> Result<Applied<'_>, ApiError> {
     let from_filter = points.from.filter(points.base);
-    let to_filter = points.to.filter(points.base);
-    let included = |index: usize, filter: ViewFilter| {
-        let (event, stored) = &events[index];
-        known(stored, filter) && effective(event, filter)
-    };
-    let mut selected: Vec<bool> = (0..events.len()).map(|index| included(index, from_filter)).collect();
-    let mut between: Vec<usize> =
-        (0..events.len()).filter(|&index| !selected[index] && included(index, to_filter)).collect();
-    if points.from.axis() == Axis::AsOf {
-        between.sort_by_key(|&index| (events[index].0.effective_date(), events[index].1.global_position));
+    let mut selected: Vec<bool> = events.iter().map(|(event, stored)| included(event, stored, from_filter)).collect();
+    let between = between_indices(events, points);
+    if between.len() > MAX_EVENTS_BETWEEN {
+        return Err(ApiError::invalid(
+            "from",
+            format!(
+                "{} events of one task lie between from and to; at most {MAX_EVENTS_BETWEEN} are diffed at once: \
+                 narrow the range",
+                between.len()
+            ),
+        ));
     }
     let from = fold_selected(events, &selected);
     let from_fields = flat(from.as_ref());
@@ -208,7 +212,28 @@ pub fn diff_task(events: &[(TaskEvent, RecordedEvent)], points: DiffPoints) -> A
         previous = fields;
     }
     let to = fold_selected(events, &selected);
-    Applied { from, to_fields: previous, to, steps, from_fields, field_events }
+    Ok(Applied { from, to_fields: previous, to, steps, from_fields, field_events })
+}
+
+/// The indices of the events between the two points: included at `to`, not at `from`; in log order, or by
+/// business date then log order on the as_of axis.
+pub fn between_indices(events: &[(TaskEvent, RecordedEvent)], points: DiffPoints) -> Vec<usize> {
+    let from_filter = points.from.filter(points.base);
+    let to_filter = points.to.filter(points.base);
+    let mut between: Vec<usize> = (0..events.len())
+        .filter(|&index| {
+            let (event, stored) = &events[index];
+            !included(event, stored, from_filter) && included(event, stored, to_filter)
+        })
+        .collect();
+    if points.from.axis() == Axis::AsOf {
+        between.sort_by_key(|&index| (events[index].0.effective_date(), events[index].1.global_position));
+    }
+    between
+}
+
+fn included(event: &TaskEvent, stored: &RecordedEvent, filter: ViewFilter) -> bool {
+    known(stored, filter) && effective(event, filter)
 }
 
 /// Every field whose value differs between the two points.
