@@ -213,13 +213,17 @@ pub async fn appendix(
     };
     let as_of =
         query.as_of.as_deref().map(|value| as_of_param("as_of", value)).transpose()?.unwrap_or_else(|| today(&state));
-    let known_at = match query.known_at.as_deref() {
-        Some(value) => Some(known_instant(&state, &plan_id, value).await?),
-        None => None,
+    let (known_at, known_at_position) = match query.known_at.as_deref() {
+        Some(value) => {
+            let (instant, position) = known_instant(&state, &plan_id, value).await?;
+            (Some(instant), position)
+        }
+        None => (None, None),
     };
     wait_for(&state, query.min_position).await?;
     let plan = queries::plan(&state.db, &plan_id).await.map_err(query_error)?;
-    let appendix_query = AppendixQuery { as_of, known_at, due_soon_days: state.config.due_soon_days };
+    let appendix_query =
+        AppendixQuery { as_of, known_at, known_at_position, due_soon_days: state.config.due_soon_days };
     let rows = queries::appendix(&state.db, &plan_id, appendix_query).await.map_err(query_error)?;
     let view = AppendixView {
         plan_id,
@@ -326,11 +330,15 @@ fn today(state: &ProjectionState) -> Date {
 }
 
 /// The instant of a `known_at`: itself, or for a global position the instant the event at that position was
-/// recorded (the read models keep instants, not positions: events recorded in the same microsecond after it count
-/// as known too; the command service's appendix diff and issued-report verification use exact positions).
-async fn known_instant(state: &ProjectionState, plan_id: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
+/// recorded, with the position (reports and changes are bounded by both; a task assigned in the same microsecond
+/// just after the position would count as known).
+async fn known_instant(
+    state: &ProjectionState,
+    plan_id: &str,
+    value: &str,
+) -> Result<(OffsetDateTime, Option<u64>), ApiError> {
     let position = match known_at_or_position_param("known_at", value)? {
-        KnownAtParam::Instant(instant) => return Ok(instant),
+        KnownAtParam::Instant(instant) => return Ok((instant, None)),
         KnownAtParam::Position(position) => position,
     };
     let store = state
@@ -353,7 +361,7 @@ async fn known_instant(state: &ProjectionState, plan_id: &str, value: &str) -> R
         .next()
         .filter(|_| position > 0)
         .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} did not exist yet at position {position}")))?;
-    Ok(event.recorded_at)
+    Ok((event.recorded_at, Some(position)))
 }
 
 fn date(field: &str, value: &str) -> Result<Date, ApiError> {
