@@ -104,7 +104,7 @@ impl NatsBus {
         let subject = self
             .config
             .subject_for_stream(&event.stream_id)
-            .ok_or_else(|| cannot_publish("its stream is not plan-<uuid> or task-<uuid>".to_owned()))?;
+            .ok_or_else(|| cannot_publish("its stream is not plan-, task- or access-<uuid>".to_owned()))?;
         let envelope = proto::envelope_from_recorded(event).map_err(|error| cannot_publish(error.to_string()))?;
         let mut headers = HeaderMap::new();
         headers.insert(MESSAGE_ID_HEADER, event.event_id.hyphenated().to_string());

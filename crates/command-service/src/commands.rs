@@ -430,6 +430,9 @@ async fn run_task_command(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
     check_if_match(&context, task.version)?;
+    if let Some((plan, _)) = state.plans.current(state.ledger.store(), task.plan_id).await? {
+        domain::oversight::require_not_frozen(&plan)?;
+    }
     let command = make_command(&task)?;
     let events = task::decide(&task, command, &context.actor)?;
     let stream_id = StreamId(task_id.stream_name());
@@ -442,7 +445,7 @@ async fn run_task_command(
     Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")))
 }
 
-fn context<T>(
+pub(crate) fn context<T>(
     actor: domain::actor::Actor,
     headers: CommandHeaders,
     route: &str,
@@ -451,7 +454,7 @@ fn context<T>(
     CommandContext { actor, fingerprint: fingerprint(route, &body.raw), headers }
 }
 
-fn check_if_match(context: &CommandContext, current_version: u64) -> Result<(), ApiError> {
+pub(crate) fn check_if_match(context: &CommandContext, current_version: u64) -> Result<(), ApiError> {
     match context.headers.if_match {
         Some(expected) if expected != current_version => Err(ApiError::PreconditionFailed(format!(
             "If-Match expects version {expected} but the stream is at version {current_version}; read it again"
@@ -469,7 +472,7 @@ fn task_location(task_id: &str) -> String {
 }
 
 /// The `201 Created` answer; `location` maps the subject id to the resource the command created or changed.
-fn accepted(outcome: AppendOutcome, location: impl FnOnce(&str) -> String) -> Response {
+pub(crate) fn accepted(outcome: AppendOutcome, location: impl FnOnce(&str) -> String) -> Response {
     let body = CommandAccepted {
         id: outcome.subject_id.clone(),
         version: outcome.subject_version,

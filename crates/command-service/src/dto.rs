@@ -303,3 +303,17 @@ fn check_len(field: &str, len: usize) -> Result<(), DomainError> {
         Ok(())
     }
 }
+
+/// An issued report to record: its number, cut-off, signer and issue date (today in Vietnam when absent).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueReportBody {
+    /// As printed: "Số 74/BC-KHCN".
+    pub number: String,
+    /// The appendix's cut-off, `YYYY-MM-DD`.
+    pub cut_off: String,
+    /// "Giám đốc Nguyễn Văn Bình".
+    pub signer: String,
+    /// `YYYY-MM-DD`; today in Vietnam when absent.
+    pub issued_on: Option<String>,
+}

@@ -24,11 +24,13 @@ use http_api::extract::CommandHeaders;
 /// How many folded tasks the command path keeps; past it the cache starts over.
 const MAX_CACHED_TASKS: usize = 20_000;
 
-/// Which events a read folds: those whose business date is not after `as_of`, recorded not after `known_at`.
+/// Which events a read folds: those whose business date is not after `as_of`, recorded not after `known_at` and
+/// at a global position not after `known_at_position`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ViewFilter {
     pub as_of: Option<Date>,
     pub known_at: Option<OffsetDateTime>,
+    pub known_at_position: Option<u64>,
 }
 
 /// Who issues a command and how it is tied to others; everything the store records as provenance.
@@ -152,7 +154,7 @@ impl Ledger {
 
     /// The task folded under the filter, or `None` when it does not exist (or did not yet at `known_at`).
     pub async fn load_task(&self, task_id: TaskId, filter: ViewFilter) -> Result<Option<Task>, ApiError> {
-        if filter.as_of.is_some() || filter.known_at.is_some() {
+        if filter.as_of.is_some() || filter.known_at.is_some() || filter.known_at_position.is_some() {
             let events = self.task_events(task_id).await?;
             return Ok(fold_task(&events, filter));
         }
@@ -276,11 +278,12 @@ pub fn recorded_of(stored: &RecordedEvent) -> Recorded {
     }
 }
 
-fn known(stored: &RecordedEvent, filter: ViewFilter) -> bool {
+pub fn known(stored: &RecordedEvent, filter: ViewFilter) -> bool {
     filter.known_at.is_none_or(|known_at| stored.recorded_at <= known_at)
+        && filter.known_at_position.is_none_or(|position| stored.global_position <= position)
 }
 
-fn effective(event: &TaskEvent, filter: ViewFilter) -> bool {
+pub fn effective(event: &TaskEvent, filter: ViewFilter) -> bool {
     match (filter.as_of, event.effective_date()) {
         (Some(as_of), Some(date)) => date <= as_of,
         _ => true,

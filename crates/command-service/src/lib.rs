@@ -5,11 +5,18 @@
 //! call it directly. Errors become problem+json in `error`; the actor comes only from the verified token
 //! (`extract::Authenticated`); every write goes through `ledger` into the event store.
 
+pub mod appendix;
+pub mod audit;
+pub mod axes;
 pub mod commands;
 pub mod demo;
+pub mod diff;
 pub mod dto;
+pub mod history;
 pub mod ledger;
 pub mod openapi;
+pub mod oversight;
+pub mod plan_cache;
 pub mod queries;
 
 use std::sync::Arc;
@@ -51,6 +58,8 @@ impl Default for ServiceConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub ledger: Ledger,
+    /// Plans as the command path checks them (frozen or not).
+    pub plans: plan_cache::PlanCache,
     pub token_key: Arc<TokenKey>,
     pub clock: Arc<dyn Clock>,
     pub config: ServiceConfig,
@@ -72,7 +81,13 @@ impl http_api::ApiState for AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn EventStore>, token_key: TokenKey, config: ServiceConfig) -> AppState {
-        AppState { ledger: Ledger::new(store), token_key: Arc::new(token_key), clock: Arc::new(SystemClock), config }
+        AppState {
+            ledger: Ledger::new(store),
+            plans: plan_cache::PlanCache::default(),
+            token_key: Arc::new(token_key),
+            clock: Arc::new(SystemClock),
+            config,
+        }
     }
 
     /// Wakes the relay after every append.
@@ -107,7 +122,18 @@ pub fn api_routes(state: AppState) -> Router {
         .route("/v1/plans/{plan_id}", get(queries::get_plan))
         .route("/v1/plans/{plan_id}/tasks", post(commands::assign_task))
         .route("/v1/tasks/{task_id}", get(queries::get_task))
-        .route("/v1/tasks/{task_id}/history", get(queries::get_history))
+        .route("/v1/plans/{plan_id}/history", get(history::get_plan_history))
+        .route("/v1/plans/{plan_id}/appendix/diff", get(appendix::appendix_diff))
+        .route("/v1/plans/{plan_id}/freeze", post(oversight::freeze))
+        .route("/v1/plans/{plan_id}/unfreeze", post(oversight::unfreeze))
+        .route("/v1/plans/{plan_id}/issued-reports", post(oversight::issue_report).get(oversight::list_issued_reports))
+        .route(
+            "/v1/plans/{plan_id}/issued-reports/{issued_report_id}/verification",
+            get(oversight::verify_issued_report),
+        )
+        .route("/v1/tasks/{task_id}/history", get(history::get_task_history))
+        .route("/v1/tasks/{task_id}/diff", get(diff::task_diff))
+        .route("/v1/audit/events", get(audit::search))
         .route("/v1/tasks/{task_id}/reports", post(commands::file_report))
         .route("/v1/tasks/{task_id}/reports/{report_id}/corrections", post(commands::correct_report))
         .route("/v1/tasks/{task_id}/deadline-extensions", post(commands::request_extension))

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{commands, dto, queries};
+use crate::{appendix, audit, commands, diff, dto, history, oversight, queries};
 use http_api::error;
 
 #[derive(OpenApi)]
@@ -27,7 +27,16 @@ use http_api::error;
         commands::reopen,
         queries::get_plan,
         queries::get_task,
-        queries::get_history,
+        history::get_task_history,
+        history::get_plan_history,
+        diff::task_diff,
+        appendix::appendix_diff,
+        audit::search,
+        oversight::freeze,
+        oversight::unfreeze,
+        oversight::issue_report,
+        oversight::list_issued_reports,
+        oversight::verify_issued_report,
     ),
     components(schemas(
         dto::CommandAccepted,
@@ -45,6 +54,20 @@ use http_api::error;
         dto::ConfirmationBody,
         dto::DecisionBody,
         dto::TransferBody,
+        dto::IssueReportBody,
+        history::HistoryEntry,
+        history::HistoryActor,
+        history::CorrectedVersion,
+        history::DecidedRequest,
+        diff::TaskDiff,
+        diff::FieldChange,
+        diff::ChangeEvent,
+        appendix::AppendixDiff,
+        appendix::RowDiff,
+        appendix::ColumnChange,
+        audit::AuditPage,
+        oversight::IssuedReportView,
+        oversight::Verification,
         error::Problem,
     )),
     modifiers(&BearerAuth),

@@ -45,3 +45,8 @@ id_type!(
     ExtensionId,
     "extension"
 );
+id_type!(
+    /// One report issued on a plan (a signed "Báo cáo" whose appendix the ledger must keep reproducing).
+    IssuedReportId,
+    "issued-report"
+);

@@ -9,6 +9,7 @@ use crate::document_ref::DocumentRef;
 use crate::error::DomainError;
 use crate::ids::{PlanId, TaskId};
 use crate::numbering::{SectionCode, TaskNumber};
+pub use crate::oversight::{Freeze, IssuedReport, PlanFrozen, PlanUnfrozen, ReportIssued};
 use crate::task::{Task, TaskAssigned};
 use crate::text::NonEmptyText;
 use crate::unit_code::UnitCode;
@@ -36,6 +37,9 @@ pub struct CreatePlan {
 pub enum PlanEvent {
     PlanCreated(PlanCreated),
     TaskRegistered(TaskRegistered),
+    PlanFrozen(PlanFrozen),
+    PlanUnfrozen(PlanUnfrozen),
+    ReportIssued(ReportIssued),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +72,10 @@ pub struct Plan {
     pub sections: Vec<Section>,
     /// Every registered node, in registration order.
     pub nodes: Vec<TaskRegistered>,
+    /// The freeze in force, if the plan is frozen (see `oversight`).
+    pub freeze: Option<Freeze>,
+    /// Every report issued on the plan, in issue order.
+    pub issued_reports: Vec<IssuedReport>,
 }
 
 /// Years a plan may be made for.
@@ -112,6 +120,7 @@ pub fn assign_task(
     actor: &Actor,
 ) -> Result<(PlanEvent, TaskAssigned), DomainError> {
     require_role(actor, &[Role::Planner, Role::Admin], "assign tasks")?;
+    crate::oversight::require_not_frozen(plan)?;
     if !plan.sections.iter().any(|section| section.code == command.section) {
         let known: Vec<&str> = plan.sections.iter().map(|section| section.code.as_str()).collect();
         return Err(DomainError::invalid(
@@ -211,12 +220,32 @@ impl Plan {
                 basis: created.basis.clone(),
                 sections: created.sections.clone(),
                 nodes: Vec::new(),
+                freeze: None,
+                issued_reports: Vec::new(),
             }),
             (Some(mut plan), PlanEvent::TaskRegistered(registered)) => {
                 plan.nodes.push(registered.clone());
                 Some(plan)
             }
-            (None, PlanEvent::TaskRegistered(_)) => None,
+            (Some(mut plan), PlanEvent::PlanFrozen(frozen)) => {
+                plan.freeze = Some(Freeze::from(frozen));
+                Some(plan)
+            }
+            (Some(mut plan), PlanEvent::PlanUnfrozen(_)) => {
+                plan.freeze = None;
+                Some(plan)
+            }
+            (Some(mut plan), PlanEvent::ReportIssued(issued)) => {
+                plan.issued_reports.push(IssuedReport::from(issued));
+                Some(plan)
+            }
+            (
+                None,
+                PlanEvent::TaskRegistered(_)
+                | PlanEvent::PlanFrozen(_)
+                | PlanEvent::PlanUnfrozen(_)
+                | PlanEvent::ReportIssued(_),
+            ) => None,
         }
     }
 }
@@ -226,6 +255,20 @@ impl PlanEvent {
         match self {
             PlanEvent::PlanCreated(_) => "PlanCreated",
             PlanEvent::TaskRegistered(_) => "TaskRegistered",
+            PlanEvent::PlanFrozen(_) => "PlanFrozen",
+            PlanEvent::PlanUnfrozen(_) => "PlanUnfrozen",
+            PlanEvent::ReportIssued(_) => "ReportIssued",
+        }
+    }
+
+    /// The business date the event speaks of: the day a report was issued. `None` for the others.
+    pub fn effective_date(&self) -> Option<time::Date> {
+        match self {
+            PlanEvent::ReportIssued(issued) => Some(issued.issued_on),
+            PlanEvent::PlanCreated(_)
+            | PlanEvent::TaskRegistered(_)
+            | PlanEvent::PlanFrozen(_)
+            | PlanEvent::PlanUnfrozen(_) => None,
         }
     }
 }

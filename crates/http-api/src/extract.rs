@@ -160,6 +160,52 @@ pub fn date_param(field: &str, value: &str) -> Result<time::Date, ApiError> {
     domain::deadline::parse_date_iso(value).map_err(|error| ApiError::invalid(field, error.to_string()))
 }
 
+/// A business cut-off date (`as_of`, `cut_off`), `YYYY-MM-DD`, within the years plans may cover (2000 to 2100): a
+/// date outside them cannot be a cut-off of any plan, so it is refused rather than answered.
+pub fn as_of_param(field: &str, value: &str) -> Result<time::Date, ApiError> {
+    let date = date_param(field, value)?;
+    let years = domain::plan::PLAN_YEARS;
+    if !years.contains(&date.year()) {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{date} is outside the years plans cover; give a date from {}-01-01 to {}-12-31",
+                years.start(),
+                years.end()
+            ),
+        ));
+    }
+    Ok(date)
+}
+
+/// What the ledger knew, as a query parameter: digits only are a global position ("everything up to the event at
+/// this position"); anything else must be an RFC 3339 instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownAtParam {
+    Instant(time::OffsetDateTime),
+    Position(u64),
+}
+
+/// Parses a `known_at` value (or a diff's `from`/`to` on the knowledge axis) into an instant or a position.
+pub fn known_at_or_position_param(field: &str, value: &str) -> Result<KnownAtParam, ApiError> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return value.parse::<u64>().map(KnownAtParam::Position).map_err(|_| {
+            ApiError::invalid(field, format!("position {value} is larger than any position the log can reach"))
+        });
+    }
+    time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        .map(KnownAtParam::Instant)
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!(
+                    "\"{value}\" is neither an RFC 3339 instant (2024-04-20T17:00:00+07:00) nor a global position (1234)"
+                ),
+            )
+        })
+}
+
 /// The `known_at` query parameter: an RFC 3339 instant.
 pub fn known_at_param(value: &str) -> Result<time::OffsetDateTime, ApiError> {
     time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)

@@ -97,6 +97,9 @@ pub struct UnitStatistics {
 pub struct AppendixQuery {
     pub as_of: Date,
     pub known_at: Option<OffsetDateTime>,
+    /// With `known_at` the instant of the event at this position: reports and changes recorded after the position
+    /// are left out even when recorded in the same instant.
+    pub known_at_position: Option<u64>,
     pub due_soon_days: i64,
 }
 
@@ -205,8 +208,20 @@ pub async fn appendix(db: &ReadDb, plan_id: &str, query: AppendixQuery) -> Resul
     // Three independent reads, each on a connection of its own: the answer waits for the slowest, not the sum.
     let (tasks, changes, latest) = tokio::try_join!(
         appendix_nodes(db, generation, plan_id, known_at.as_deref()),
-        plan_changes(db, generation, plan_id, &as_of, known_at.as_deref()),
-        latest_reports(db, generation, plan_id, &as_of, known_at.as_deref()),
+        plan_changes(
+            db,
+            generation,
+            plan_id,
+            &as_of,
+            Known { at: known_at.as_deref(), position: query.known_at_position }
+        ),
+        latest_reports(
+            db,
+            generation,
+            plan_id,
+            &as_of,
+            Known { at: known_at.as_deref(), position: query.known_at_position }
+        ),
     )?;
     let has_children = parents(tasks.iter().map(|task| task.parent_id.as_ref()));
     let mut rows = Vec::with_capacity(tasks.len() + plan.sections.len());
@@ -342,23 +357,56 @@ async fn appendix_nodes(
         .collect()
 }
 
+/// What the ledger knew, as `recorded_at` and `position` bounds on the rows of reports and changes.
+#[derive(Clone, Copy)]
+struct Known<'a> {
+    at: Option<&'a str>,
+    position: Option<u64>,
+}
+
+impl Known<'_> {
+    /// ` AND recorded_at <= $3 AND position <= $4`, numbered from `first`, for the bounds given.
+    fn clause(self, first: usize) -> String {
+        let mut clause = String::new();
+        let mut index = first;
+        if self.at.is_some() {
+            clause.push_str(&format!(" AND recorded_at <= ${index}"));
+            index += 1;
+        }
+        if self.position.is_some() {
+            clause.push_str(&format!(" AND position <= ${index}"));
+        }
+        clause
+    }
+
+    fn bind<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        if let Some(at) = self.at {
+            query = query.bind(at.to_owned());
+        }
+        if let Some(position) = self.position {
+            query = query.bind(i64::try_from(position).unwrap_or(i64::MAX));
+        }
+        query
+    }
+}
+
 async fn plan_changes(
     db: &ReadDb,
     generation: i64,
     plan_id: &str,
     as_of: &str,
-    known_at: Option<&str>,
+    known: Known<'_>,
 ) -> Result<HashMap<String, Vec<Change>>, QueryError> {
     let changes = table("changes", generation);
-    let known_clause = if known_at.is_some() { " AND recorded_at <= $3" } else { "" };
+    let known_clause = known.clause(3);
     let sql = format!(
         "SELECT task_id, lifecycle, deadline, completed_on FROM {changes}
          WHERE plan_id = $1 AND effective_on <= $2{known_clause} ORDER BY position"
     );
-    let mut query = sqlx::query(&sql).bind(plan_id.to_owned()).bind(as_of.to_owned());
-    if let Some(known_at) = known_at {
-        query = query.bind(known_at.to_owned());
-    }
+    let query = known.bind(sqlx::query(&sql).bind(plan_id.to_owned()).bind(as_of.to_owned()));
     let mut by_task: HashMap<String, Vec<Change>> = HashMap::new();
     for row in query.fetch_all(db.pool()).await? {
         by_task.entry(row.try_get(0)?).or_default().push(Change {
@@ -383,18 +431,15 @@ async fn latest_reports(
     generation: i64,
     plan_id: &str,
     as_of: &str,
-    known_at: Option<&str>,
+    known: Known<'_>,
 ) -> Result<HashMap<String, LatestReport>, QueryError> {
     let reports = table("reports", generation);
-    let known_clause = if known_at.is_some() { " AND recorded_at <= $3" } else { "" };
+    let known_clause = known.clause(3);
     let sql = format!(
         "SELECT task_id, report_id, version_no, as_of, filed_position FROM {reports}
          WHERE plan_id = $1 AND as_of <= $2{known_clause}"
     );
-    let mut query = sqlx::query(&sql).bind(plan_id.to_owned()).bind(as_of.to_owned());
-    if let Some(known_at) = known_at {
-        query = query.bind(known_at.to_owned());
-    }
+    let query = known.bind(sqlx::query(&sql).bind(plan_id.to_owned()).bind(as_of.to_owned()));
     // Per report: whether its filing is in view, and its latest version in view.
     let mut versions: HashMap<String, (bool, ReportVersion)> = HashMap::new();
     for row in query.fetch_all(db.pool()).await? {

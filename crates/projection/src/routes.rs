@@ -15,7 +15,9 @@ use domain::appendix::AppendixRow;
 use domain::deadline::{civil_date_at, format_date_vn};
 use domain::status::Progress;
 use http_api::error::{ApiError, Problem};
-use http_api::extract::{date_param, known_at_param, Authenticated, StrictQuery};
+use http_api::extract::{
+    as_of_param, date_param, known_at_or_position_param, Authenticated, KnownAtParam, StrictQuery,
+};
 use http_api::{ApiState, Clock};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -111,7 +113,8 @@ pub struct BoardQuery {
 pub struct AppendixParams {
     /// The cut-off date, `YYYY-MM-DD`; today in Vietnam when absent.
     pub as_of: Option<String>,
-    /// What the ledger knew at this RFC 3339 instant; now when absent.
+    /// What the ledger knew: an RFC 3339 instant, or a plain integer, a global position (the instant the event at
+    /// that position was recorded); now when absent.
     pub known_at: Option<String>,
     /// json (default), csv or markdown.
     pub format: Option<String>,
@@ -208,11 +211,19 @@ pub async fn appendix(
         format @ ("json" | "csv" | "markdown") => format,
         other => return Err(ApiError::invalid("format", format!("\"{other}\" is not one of json, csv, markdown"))),
     };
-    let as_of = query.as_of.as_deref().map(|value| date("as_of", value)).transpose()?.unwrap_or_else(|| today(&state));
-    let known_at = query.known_at.as_deref().map(known_at_param).transpose()?;
+    let as_of =
+        query.as_of.as_deref().map(|value| as_of_param("as_of", value)).transpose()?.unwrap_or_else(|| today(&state));
+    let (known_at, known_at_position) = match query.known_at.as_deref() {
+        Some(value) => {
+            let (instant, position) = known_instant(&state, &plan_id, value).await?;
+            (Some(instant), position)
+        }
+        None => (None, None),
+    };
     wait_for(&state, query.min_position).await?;
     let plan = queries::plan(&state.db, &plan_id).await.map_err(query_error)?;
-    let appendix_query = AppendixQuery { as_of, known_at, due_soon_days: state.config.due_soon_days };
+    let appendix_query =
+        AppendixQuery { as_of, known_at, known_at_position, due_soon_days: state.config.due_soon_days };
     let rows = queries::appendix(&state.db, &plan_id, appendix_query).await.map_err(query_error)?;
     let view = AppendixView {
         plan_id,
@@ -316,6 +327,41 @@ async fn wait_for(state: &ProjectionState, min_position: Option<u64>) -> Result<
 
 fn today(state: &ProjectionState) -> Date {
     civil_date_at(state.clock.now())
+}
+
+/// The instant of a `known_at`: itself, or for a global position the instant the event at that position was
+/// recorded, with the position (reports and changes are bounded by both; a task assigned in the same microsecond
+/// just after the position would count as known).
+async fn known_instant(
+    state: &ProjectionState,
+    plan_id: &str,
+    value: &str,
+) -> Result<(OffsetDateTime, Option<u64>), ApiError> {
+    let position = match known_at_or_position_param("known_at", value)? {
+        KnownAtParam::Instant(instant) => return Ok((instant, None)),
+        KnownAtParam::Position(position) => position,
+    };
+    let store = state
+        .projectors
+        .first()
+        .map(|projector| projector.store().clone())
+        .ok_or_else(|| ApiError::Unavailable("no read model is running".to_owned()))?;
+    let head = store.head().await.map_err(ApiError::internal)?.position;
+    if position > head {
+        return Err(ApiError::invalid(
+            "known_at",
+            format!("position {position} is beyond the end of the log (position {head})"),
+        ));
+    }
+    let event = store
+        .read_all(position.saturating_sub(1), 1)
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .next()
+        .filter(|_| position > 0)
+        .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} did not exist yet at position {position}")))?;
+    Ok((event.recorded_at, Some(position)))
 }
 
 fn date(field: &str, value: &str) -> Result<Date, ApiError> {

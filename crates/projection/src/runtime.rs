@@ -99,6 +99,11 @@ impl Projector {
         &self.model
     }
 
+    /// The event store this projector follows.
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
     /// The checkpoint as this process last saw it; changes after every commit here.
     pub fn watch_checkpoint(&self) -> watch::Receiver<u64> {
         self.checkpoint.subscribe()

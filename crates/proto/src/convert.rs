@@ -12,11 +12,13 @@
 //! - `plan`, `task`: one pair of functions per event message;
 //! - `envelope`: `RecordedEvent` ↔ `EventEnvelope`.
 
+mod access;
 mod envelope;
 mod plan;
 mod task;
 mod values;
 
+use domain::access::AccessEvent;
 use domain::plan::PlanEvent;
 use domain::task::TaskEvent;
 
@@ -30,6 +32,7 @@ pub use envelope::{envelope_from_recorded, recorded_from_envelope};
 pub enum DomainEvent {
     Plan(PlanEvent),
     Task(TaskEvent),
+    Access(AccessEvent),
 }
 
 /// Why a message does not convert. Each variant names the field at fault by its path in the message.
@@ -52,10 +55,7 @@ pub fn plan_event_to_proto(event: &PlanEvent) -> Payload {
 pub fn plan_event_from_proto(payload: &Payload) -> Result<PlanEvent, ConvertError> {
     match domain_event_from_proto(payload)? {
         DomainEvent::Plan(event) => Ok(event),
-        DomainEvent::Task(event) => Err(ConvertError::invalid(
-            "payload",
-            format!("{} is a task event, expected a plan event", event.event_type()),
-        )),
+        other => Err(ConvertError::invalid("payload", format!("{} is not a plan event", other.event_type()))),
     }
 }
 
@@ -68,9 +68,9 @@ pub fn task_event_to_proto(event: &TaskEvent) -> Payload {
 pub fn task_event_from_proto(payload: &Payload) -> Result<TaskEvent, ConvertError> {
     match domain_event_from_proto(payload)? {
         DomainEvent::Task(event) => Ok(event),
-        DomainEvent::Plan(event) => Err(ConvertError::invalid(
+        other => Err(ConvertError::invalid(
             "payload",
-            format!("{} is a plan event, expected a task event", event.event_type()),
+            format!("{} is a {} event, expected a task event", other.event_type(), other.aggregate().as_str()),
         )),
     }
 }
@@ -80,15 +80,19 @@ pub fn domain_event_to_proto(event: &DomainEvent) -> Payload {
     match event {
         DomainEvent::Plan(event) => plan::to_proto(event),
         DomainEvent::Task(event) => task::to_proto(event),
+        DomainEvent::Access(event) => access::to_proto(event),
     }
 }
 
 /// The domain event of a payload case, whichever its aggregate.
 pub fn domain_event_from_proto(payload: &Payload) -> Result<DomainEvent, ConvertError> {
-    match plan::from_proto(payload) {
-        Some(result) => result.map(DomainEvent::Plan),
-        None => task::from_proto(payload).map(DomainEvent::Task),
+    if let Some(result) = plan::from_proto(payload) {
+        return result.map(DomainEvent::Plan);
     }
+    if let Some(result) = access::from_proto(payload) {
+        return result.map(DomainEvent::Access);
+    }
+    task::from_proto(payload).map(DomainEvent::Task)
 }
 
 impl DomainEvent {
@@ -97,6 +101,7 @@ impl DomainEvent {
         match self {
             DomainEvent::Plan(event) => event.event_type(),
             DomainEvent::Task(event) => event.event_type(),
+            DomainEvent::Access(event) => event.event_type(),
         }
     }
 
@@ -105,6 +110,7 @@ impl DomainEvent {
         match self {
             DomainEvent::Plan(_) => Aggregate::Plan,
             DomainEvent::Task(_) => Aggregate::Task,
+            DomainEvent::Access(_) => Aggregate::Access,
         }
     }
 }

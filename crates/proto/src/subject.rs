@@ -1,5 +1,5 @@
 //! The NATS subjects that committed events go on: `taskledger.events.<aggregate>.<id>`, where the aggregate is
-//! `plan` or `task` and the id is the aggregate's UUID, read from the stream id (`task-<uuid>`, see
+//! `plan`, `task` or `access` and the id is the aggregate's UUID, read from the stream id (`task-<uuid>`, see
 //! `domain::ids`). Each message carries one `EventEnvelope` (see [`crate::convert`]) and the header `Nats-Msg-Id`
 //! set to the event id, so that JetStream drops republished duplicates.
 
@@ -19,20 +19,24 @@ pub enum Aggregate {
     Plan,
     /// A task or an indicator: streams `task-<task_id>`.
     Task,
+    /// The access log of a plan (auditors' reads): streams `access-<plan_id>`, and `access-<nil uuid>` for reads
+    /// that concern no one plan.
+    Access,
 }
 
 impl Aggregate {
-    pub const ALL: [Aggregate; 2] = [Aggregate::Plan, Aggregate::Task];
+    pub const ALL: [Aggregate; 3] = [Aggregate::Plan, Aggregate::Task, Aggregate::Access];
 
     /// The name used in stream ids and subjects: "plan", "task".
     pub fn as_str(self) -> &'static str {
         match self {
             Aggregate::Plan => "plan",
             Aggregate::Task => "task",
+            Aggregate::Access => "access",
         }
     }
 
-    /// The aggregate and id of a stream named `plan-<uuid>` or `task-<uuid>`; `None` for any other stream id.
+    /// The aggregate and id of a stream named `plan-<uuid>`, `task-<uuid>` or `access-<uuid>`; `None` for any other stream id.
     pub fn of_stream(stream_id: &StreamId) -> Option<(Aggregate, Uuid)> {
         let (name, id) = stream_id.as_str().split_once('-')?;
         let aggregate = Aggregate::ALL.into_iter().find(|aggregate| aggregate.as_str() == name)?;
@@ -47,7 +51,7 @@ impl Aggregate {
 }
 
 /// The subject of the events of a stream: "task-0190f5c4-…" gives "taskledger.events.task.0190f5c4-…". `None`
-/// for a stream id that is not `plan-<uuid>` or `task-<uuid>`, which has no subject.
+/// for a stream id that is not `plan-`, `task-` or `access-<uuid>`, which has no subject.
 pub fn subject_for_stream(stream_id: &StreamId) -> Option<String> {
     let (aggregate, id) = Aggregate::of_stream(stream_id)?;
     Some(format!("{SUBJECT_PREFIX}.{}.{}", aggregate.as_str(), id.hyphenated()))

@@ -93,6 +93,18 @@ async fn a_correction_shows_now_but_not_as_known_before_it() {
     assert_eq!(then.1["rows"][1]["result_text"], "Đã khảo sát 25/25 doanh nghiệp");
     let (status, _) = node.get(&format!("/v1/plans/{plan_id}/appendix?known_at=2000-01-01T00:00:00Z"), &auditor).await;
     assert_eq!(status, 404, "the plan did not exist yet");
+
+    // known_at as a global position: just before the correction, and at it.
+    let at = |known_at: u64| format!("/v1/plans/{plan_id}/appendix?as_of=2024-04-15&known_at={known_at}");
+    let before = node.get(&at(position - 1), &auditor).await;
+    assert_eq!(before.0, 200, "{}", before.1);
+    assert_eq!(before.1["rows"][1]["result_text"], "Đã khảo sát 25/25 doanh nghiệp");
+    let at_correction = node.get(&at(position), &auditor).await;
+    assert_eq!(at_correction.1["rows"][1]["result_text"], "Đã khảo sát 24/25 doanh nghiệp");
+    let (status, body) = node.get(&at(0), &auditor).await;
+    assert_eq!(status, 404, "nothing is known at position 0: {body}");
+    let (status, body) = node.get(&at(position + 1_000), &auditor).await;
+    assert_eq!((status, &body["field"]), (422, &json!("known_at")), "{body}");
     node.stop().await;
 }
 
@@ -101,10 +113,12 @@ async fn bad_appendix_requests_are_clear_4xx() {
     let node = TestNode::start(Setup::Embedded).await;
     let plan_id = node.create_plan().await;
     let auditor = node.token("auditor", "THANH-TRA");
-    let cases: [(String, u16, Option<&str>); 6] = [
+    let cases: [(String, u16, Option<&str>); 8] = [
         (format!("/v1/plans/{plan_id}/appendix?format=xlsx"), 422, Some("format")),
         (format!("/v1/plans/{plan_id}/appendix?as_of=2024-02-30"), 422, Some("as_of")),
         (format!("/v1/plans/{plan_id}/appendix?as_of=15/4/2024"), 422, Some("as_of")),
+        (format!("/v1/plans/{plan_id}/appendix?as_of=9999-12-31"), 422, Some("as_of")),
+        (format!("/v1/plans/{plan_id}/appendix?known_at=last-week"), 422, Some("known_at")),
         (format!("/v1/plans/{plan_id}/appendix?cut_off=2024-04-15"), 422, None),
         (format!("/v1/plans/{}/appendix", uuid::Uuid::now_v7()), 404, None),
         ("/v1/plans/not-a-plan/appendix".to_owned(), 422, Some("plan_id")),

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access_log;
 mod appendix;
 mod board;
 mod delivery;

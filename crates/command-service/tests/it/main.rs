@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod commands;
 mod demo;
 mod errors;

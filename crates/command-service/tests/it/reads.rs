@@ -94,8 +94,20 @@ async fn service_endpoints_answer() {
     assert_eq!(ready.body["checks"]["event_store"], "ok");
     let openapi = app.request(Method::GET, "/openapi.json", None, None).await;
     assert_eq!(openapi.status, StatusCode::OK);
-    for path in ["/v1/plans", "/v1/plans/{plan_id}/tasks", "/v1/tasks/{task_id}/reports", "/v1/tasks/{task_id}/history"]
-    {
+    for path in [
+        "/v1/plans",
+        "/v1/plans/{plan_id}/tasks",
+        "/v1/tasks/{task_id}/reports",
+        "/v1/tasks/{task_id}/history",
+        "/v1/tasks/{task_id}/diff",
+        "/v1/plans/{plan_id}/history",
+        "/v1/plans/{plan_id}/appendix/diff",
+        "/v1/plans/{plan_id}/freeze",
+        "/v1/plans/{plan_id}/unfreeze",
+        "/v1/plans/{plan_id}/issued-reports",
+        "/v1/plans/{plan_id}/issued-reports/{issued_report_id}/verification",
+        "/v1/audit/events",
+    ] {
         assert!(openapi.body["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     app.request(Method::GET, "/v1/tasks/00000000-0000-0000-0000-000000000000", Some(&app.reporter()), None).await;

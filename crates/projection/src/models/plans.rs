@@ -85,6 +85,8 @@ impl Session for PlansSession {
                     .execute(&mut **transaction)
                     .await?;
                 }
+                // Freezes and issued reports are read from the plan stream by the command service.
+                PlanEvent::PlanFrozen(_) | PlanEvent::PlanUnfrozen(_) | PlanEvent::ReportIssued(_) => {}
                 PlanEvent::TaskRegistered(_) => {
                     let plan_id = event.stream_id.0.trim_start_matches("plan-");
                     match registered.iter_mut().find(|registrations| registrations.plan_id == plan_id) {

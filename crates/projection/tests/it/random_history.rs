@@ -138,12 +138,12 @@ async fn assert_appendix_as_the_domain(
     as_of: Date,
     known_at: Option<OffsetDateTime>,
 ) {
-    let filter = ViewFilter { as_of: Some(as_of), known_at };
+    let filter = ViewFilter { as_of: Some(as_of), known_at, known_at_position: None };
     let reader = world.ledger.reader();
     let (plan, _) = reader.load_plan(world.plan_id, filter).await.unwrap().expect("the plan was known");
     let tasks = reader.load_plan_tasks(&plan, filter).await.unwrap();
     let expected = domain::appendix::build(&plan, &tasks, as_of, DEFAULT_DUE_SOON_DAYS);
-    let query = AppendixQuery { as_of, known_at, due_soon_days: DEFAULT_DUE_SOON_DAYS };
+    let query = AppendixQuery { as_of, known_at, known_at_position: None, due_soon_days: DEFAULT_DUE_SOON_DAYS };
     let actual = projection::queries::appendix(db, &world.plan_id.to_string(), query).await.expect("the appendix");
     assert_eq!(actual.len(), expected.len(), "appendix as of {as_of}, known at {known_at:?}: rows");
     for (row, expected_row) in actual.iter().zip(&expected) {

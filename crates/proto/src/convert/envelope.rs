@@ -5,6 +5,7 @@
 //! `plan.rs` or `task.rs`. Decoding an envelope checks that the two agree, so that a consumer that reads only the
 //! typed payload reads what was hashed.
 
+use domain::access::AccessEvent;
 use domain::plan::PlanEvent;
 use domain::task::TaskEvent;
 use event_store::canonical::canonical_json;
@@ -22,7 +23,7 @@ use crate::pb;
 use crate::subject::Aggregate;
 
 /// The envelope of a stored event. The payload is decoded into its domain event (the stream id says of which
-/// aggregate), which fails for a stream that is not `plan-<uuid>` or `task-<uuid>` and for a payload that the
+/// aggregate), which fails for a stream that is not `plan-`, `task-` or `access-<uuid>` and for a payload that the
 /// domain does not read; `payload_json` is the payload's canonical (RFC 8785) text, which is how the store keeps it.
 pub fn envelope_from_recorded(event: &RecordedEvent) -> Result<pb::EventEnvelope, ConvertError> {
     let aggregate = aggregate_of_stream(&event.stream_id)?;
@@ -132,13 +133,14 @@ fn domain_event_from_json(
     let event = match aggregate {
         Aggregate::Plan => serde_json::from_value::<PlanEvent>(tagged).map(DomainEvent::Plan),
         Aggregate::Task => serde_json::from_value::<TaskEvent>(tagged).map(DomainEvent::Task),
+        Aggregate::Access => serde_json::from_value::<AccessEvent>(tagged).map(DomainEvent::Access),
     };
     event.map_err(|error| ConvertError::invalid("payload_json", format!("not a {event_type} payload: {error}")))
 }
 
 fn aggregate_of_stream(stream_id: &StreamId) -> Result<Aggregate, ConvertError> {
     Aggregate::of_stream(stream_id).map(|(aggregate, _)| aggregate).ok_or_else(|| {
-        ConvertError::invalid("stream_id", format!("{:?} is not plan-<uuid> or task-<uuid>", stream_id.as_str()))
+        ConvertError::invalid("stream_id", format!("{:?} is not plan-, task- or access-<uuid>", stream_id.as_str()))
     })
 }
 

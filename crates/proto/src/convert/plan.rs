@@ -1,12 +1,13 @@
 //! Plan events (`domain::plan::PlanEvent`) to their payload cases (`plan.proto`) and back. The field paths in
 //! errors start with the payload case's name, which is also the envelope's field name: `plan_created.sections[0]`.
 
-use domain::ids::{PlanId, TaskId};
-use domain::plan::{PlanCreated, PlanEvent, Section, TaskRegistered};
+use domain::ids::{IssuedReportId, PlanId, TaskId};
+use domain::plan::{PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, Section, TaskRegistered};
 
 use super::values::{
-    document_refs_from_proto, document_refs_to_proto, optional_uuid_from_proto, section_from_proto,
-    task_number_from_proto, text_from_proto, unit_code_from_proto, uuid_from_proto, uuid_to_proto,
+    date_from_proto, date_to_proto, document_refs_from_proto, document_refs_to_proto, optional_uuid_from_proto,
+    required, section_from_proto, task_number_from_proto, text_from_proto, unit_code_from_proto, uuid_from_proto,
+    uuid_to_proto,
 };
 use super::ConvertError;
 use crate::pb;
@@ -28,6 +29,26 @@ pub(super) fn to_proto(event: &PlanEvent) -> Payload {
             number: registered.number.to_string(),
             parent_id: registered.parent_id.map(|parent_id| uuid_to_proto(parent_id.0)),
         }),
+        PlanEvent::PlanFrozen(frozen) => Payload::PlanFrozen(pb::PlanFrozen {
+            reason: frozen.reason.as_str().to_owned(),
+            basis: document_refs_to_proto(&frozen.basis),
+            effective_on: date_to_proto(frozen.effective_on),
+        }),
+        PlanEvent::PlanUnfrozen(unfrozen) => Payload::PlanUnfrozen(pb::PlanUnfrozen {
+            reason: unfrozen.reason.as_str().to_owned(),
+            basis: document_refs_to_proto(&unfrozen.basis),
+            effective_on: date_to_proto(unfrozen.effective_on),
+        }),
+        PlanEvent::ReportIssued(issued) => Payload::ReportIssued(pb::ReportIssued {
+            issued_report_id: uuid_to_proto(issued.issued_report_id.0),
+            number: issued.number.as_str().to_owned(),
+            cut_off: date_to_proto(issued.cut_off),
+            signer: issued.signer.as_str().to_owned(),
+            issued_on: date_to_proto(issued.issued_on),
+            known_at_position: issued.known_at_position,
+            appendix_sha256: issued.appendix_sha256.clone(),
+            n_rows: issued.n_rows,
+        }),
     }
 }
 
@@ -36,6 +57,9 @@ pub(super) fn from_proto(payload: &Payload) -> Option<Result<PlanEvent, ConvertE
     match payload {
         Payload::PlanCreated(message) => Some(plan_created(message).map(PlanEvent::PlanCreated)),
         Payload::TaskRegistered(message) => Some(task_registered(message).map(PlanEvent::TaskRegistered)),
+        Payload::PlanFrozen(message) => Some(plan_frozen(message).map(PlanEvent::PlanFrozen)),
+        Payload::PlanUnfrozen(message) => Some(plan_unfrozen(message).map(PlanEvent::PlanUnfrozen)),
+        Payload::ReportIssued(message) => Some(report_issued(message).map(PlanEvent::ReportIssued)),
         _ => None,
     }
 }
@@ -64,6 +88,41 @@ fn task_registered(message: &pb::TaskRegistered) -> Result<TaskRegistered, Conve
         section: section_from_proto(&message.section, &format!("{FIELD}.section"))?,
         number: task_number_from_proto(&message.number, &format!("{FIELD}.number"))?,
         parent_id: optional_uuid_from_proto(message.parent_id.as_deref(), &format!("{FIELD}.parent_id"))?.map(TaskId),
+    })
+}
+
+fn plan_frozen(message: &pb::PlanFrozen) -> Result<PlanFrozen, ConvertError> {
+    const FIELD: &str = "plan_frozen";
+    Ok(PlanFrozen {
+        reason: text_from_proto(&message.reason, &format!("{FIELD}.reason"))?,
+        basis: document_refs_from_proto(&message.basis, &format!("{FIELD}.basis"))?,
+        effective_on: date_from_proto(&message.effective_on, &format!("{FIELD}.effective_on"))?,
+    })
+}
+
+fn plan_unfrozen(message: &pb::PlanUnfrozen) -> Result<PlanUnfrozen, ConvertError> {
+    const FIELD: &str = "plan_unfrozen";
+    Ok(PlanUnfrozen {
+        reason: text_from_proto(&message.reason, &format!("{FIELD}.reason"))?,
+        basis: document_refs_from_proto(&message.basis, &format!("{FIELD}.basis"))?,
+        effective_on: date_from_proto(&message.effective_on, &format!("{FIELD}.effective_on"))?,
+    })
+}
+
+fn report_issued(message: &pb::ReportIssued) -> Result<ReportIssued, ConvertError> {
+    const FIELD: &str = "report_issued";
+    Ok(ReportIssued {
+        issued_report_id: IssuedReportId(uuid_from_proto(
+            &message.issued_report_id,
+            &format!("{FIELD}.issued_report_id"),
+        )?),
+        number: text_from_proto(&message.number, &format!("{FIELD}.number"))?,
+        cut_off: date_from_proto(&message.cut_off, &format!("{FIELD}.cut_off"))?,
+        signer: text_from_proto(&message.signer, &format!("{FIELD}.signer"))?,
+        issued_on: date_from_proto(&message.issued_on, &format!("{FIELD}.issued_on"))?,
+        known_at_position: message.known_at_position,
+        appendix_sha256: required(&message.appendix_sha256, &format!("{FIELD}.appendix_sha256"))?.to_owned(),
+        n_rows: message.n_rows,
     })
 }
 

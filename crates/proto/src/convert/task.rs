@@ -99,8 +99,15 @@ pub(super) fn to_proto(event: &TaskEvent) -> Payload {
 /// The task event of a payload case. Called for every case that is not a plan event's.
 pub(super) fn from_proto(payload: &Payload) -> Result<TaskEvent, ConvertError> {
     let event = match payload {
-        Payload::PlanCreated(_) | Payload::TaskRegistered(_) => {
+        Payload::PlanCreated(_)
+        | Payload::TaskRegistered(_)
+        | Payload::PlanFrozen(_)
+        | Payload::PlanUnfrozen(_)
+        | Payload::ReportIssued(_) => {
             return Err(ConvertError::invalid("payload", "a plan event is not a task event"));
+        }
+        Payload::RecordsRead(_) => {
+            return Err(ConvertError::invalid("payload", "an access event is not a task event"));
         }
         Payload::TaskAssigned(message) => TaskEvent::TaskAssigned(task_assigned(message)?),
         Payload::ProgressReported(message) => TaskEvent::ProgressReported(progress_reported(message)?),

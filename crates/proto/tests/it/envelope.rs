@@ -17,7 +17,10 @@ use crate::fixtures::{all_domain_events, recorded_chain, task_events_full, OTHER
 type Breakage = Box<dyn Fn(&mut pb::EventEnvelope)>;
 
 /// Where the full ProgressReported sits in `all_domain_events`: after the four plan events and TaskAssigned.
-const PROGRESS_REPORTED_INDEX: usize = 5;
+/// Where the first `ProgressReported` (with every optional field filled) is among the fixture events.
+fn progress_reported_index() -> usize {
+    all_domain_events().iter().position(|event| event.event_type() == "ProgressReported").expect("a fixture")
+}
 
 pub fn through_bytes(envelope: &pb::EventEnvelope) -> pb::EventEnvelope {
     pb::EventEnvelope::decode(envelope.encode_to_vec().as_slice()).unwrap()
@@ -25,7 +28,7 @@ pub fn through_bytes(envelope: &pb::EventEnvelope) -> pb::EventEnvelope {
 
 /// The stored ProgressReported with every optional field filled, and its envelope.
 fn one_envelope() -> (RecordedEvent, pb::EventEnvelope) {
-    let recorded = recorded_chain(&all_domain_events()).remove(PROGRESS_REPORTED_INDEX);
+    let recorded = recorded_chain(&all_domain_events()).remove(progress_reported_index());
     let envelope = envelope_from_recorded(&recorded).unwrap();
     (recorded, envelope)
 }
@@ -236,7 +239,7 @@ fn a_stored_event_of_a_stream_without_a_subject_has_no_envelope() {
 
 #[test]
 fn a_stored_payload_the_domain_does_not_read_has_no_envelope() {
-    let mut recorded = recorded_chain(&all_domain_events()).remove(PROGRESS_REPORTED_INDEX);
+    let mut recorded = recorded_chain(&all_domain_events()).remove(progress_reported_index());
     recorded.payload["summary"] = json!("");
     let error = envelope_from_recorded(&recorded).unwrap_err();
     assert_eq!(error.field(), "payload_json", "{error}");

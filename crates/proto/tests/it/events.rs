@@ -33,7 +33,11 @@ pub fn task_round_trip(event: &TaskEvent) -> TaskEvent {
 /// Stops compiling when a variant is added to the domain, so that `ALL_EVENT_TYPES` and the fixtures get it too.
 fn _every_variant_is_in_the_fixtures(plan_event: &PlanEvent, task_event: &TaskEvent) {
     match plan_event {
-        PlanEvent::PlanCreated(_) | PlanEvent::TaskRegistered(_) => {}
+        PlanEvent::PlanCreated(_)
+        | PlanEvent::TaskRegistered(_)
+        | PlanEvent::PlanFrozen(_)
+        | PlanEvent::PlanUnfrozen(_)
+        | PlanEvent::ReportIssued(_) => {}
     }
     match task_event {
         TaskEvent::TaskAssigned(_)

@@ -2,12 +2,13 @@
 //! every optional field empty (`*_sparse`), plus the stored events (`RecordedEvent`) that carry them in a valid
 //! hash chain, as the store would hand them to a publisher.
 
+use domain::access::{AccessEvent, RecordsRead};
 use domain::deadline::Deadline;
 use domain::document_ref::DocumentRef;
-use domain::ids::{ExtensionId, PlanId, ReportId, TaskId};
+use domain::ids::{ExtensionId, IssuedReportId, PlanId, ReportId, TaskId};
 use domain::measure::{Measure, Target};
 use domain::numbering::{SectionCode, TaskNumber};
-use domain::plan::{PlanCreated, PlanEvent, Section, TaskRegistered};
+use domain::plan::{PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, Section, TaskRegistered};
 use domain::status::ReportedProgress;
 use domain::task::{
     CompletionReported, DeadlineExtensionApproved, DeadlineExtensionRejected, DeadlineExtensionRequested, Decision,
@@ -29,9 +30,12 @@ pub const REPORT_ID: ReportId = ReportId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e
 pub const EXTENSION_ID: ExtensionId = ExtensionId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e05));
 
 /// The event types of every variant of `PlanEvent` and `TaskEvent`, in declaration order.
-pub const ALL_EVENT_TYPES: [&str; 15] = [
+pub const ALL_EVENT_TYPES: [&str; 18] = [
     "PlanCreated",
     "TaskRegistered",
+    "PlanFrozen",
+    "PlanUnfrozen",
+    "ReportIssued",
     "TaskAssigned",
     "ProgressReported",
     "ReportCorrected",
@@ -89,7 +93,31 @@ pub fn plan_events_full() -> Vec<PlanEvent> {
             number: TaskNumber::parse("2.1").unwrap(),
             parent_id: Some(TASK_ID),
         }),
+        PlanEvent::PlanFrozen(PlanFrozen {
+            reason: text("Thanh tra việc thực hiện nhiệm vụ năm 2024"),
+            basis: documents(),
+            effective_on: date!(2024 - 05 - 02),
+        }),
+        PlanEvent::PlanUnfrozen(PlanUnfrozen {
+            reason: text("Kết thúc thanh tra"),
+            basis: documents(),
+            effective_on: date!(2024 - 06 - 01),
+        }),
+        PlanEvent::ReportIssued(issued_report()),
     ]
+}
+
+pub fn issued_report() -> ReportIssued {
+    ReportIssued {
+        issued_report_id: IssuedReportId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e06)),
+        number: text("Số 74/BC-KHCN"),
+        cut_off: date!(2024 - 04 - 15),
+        signer: text("Giám đốc Nguyễn Văn Bình"),
+        issued_on: date!(2024 - 04 - 16),
+        known_at_position: 42,
+        appendix_sha256: "0123456789abcdef".repeat(4),
+        n_rows: 12,
+    }
 }
 
 pub fn plan_events_sparse() -> Vec<PlanEvent> {
@@ -108,6 +136,17 @@ pub fn plan_events_sparse() -> Vec<PlanEvent> {
             number: TaskNumber::parse("2").unwrap(),
             parent_id: None,
         }),
+        PlanEvent::PlanFrozen(PlanFrozen {
+            reason: text("Thanh tra"),
+            basis: Vec::new(),
+            effective_on: date!(2024 - 05 - 02),
+        }),
+        PlanEvent::PlanUnfrozen(PlanUnfrozen {
+            reason: text("Kết thúc"),
+            basis: Vec::new(),
+            effective_on: date!(2024 - 05 - 02),
+        }),
+        PlanEvent::ReportIssued(ReportIssued { n_rows: 0, known_at_position: 0, ..issued_report() }),
     ]
 }
 
@@ -264,7 +303,26 @@ pub fn task_events_sparse() -> Vec<TaskEvent> {
 pub fn all_domain_events() -> Vec<DomainEvent> {
     let plan_events = plan_events_full().into_iter().chain(plan_events_sparse()).map(DomainEvent::Plan);
     let task_events = task_events_full().into_iter().chain(task_events_sparse()).map(DomainEvent::Task);
-    plan_events.chain(task_events).collect()
+    let access_events = access_events().into_iter().map(DomainEvent::Access);
+    plan_events.chain(task_events).chain(access_events).collect()
+}
+
+/// An auditor's read of a plan's records, and one that concerns no plan.
+pub fn access_events() -> Vec<AccessEvent> {
+    vec![
+        AccessEvent::RecordsRead(RecordsRead {
+            resource: format!("/v1/tasks/{TASK_ID}/history"),
+            query: "format=csv".to_owned(),
+            plan_id: Some(PLAN_ID),
+            n_records: 12,
+        }),
+        AccessEvent::RecordsRead(RecordsRead {
+            resource: "/v1/audit/events".to_owned(),
+            query: String::new(),
+            plan_id: None,
+            n_records: 0,
+        }),
+    ]
 }
 
 /// The stored events of `events`, positions 1, 2, 3 … in a valid hash chain, each payload as the store reads
@@ -278,6 +336,7 @@ pub fn recorded_chain(events: &[DomainEvent]) -> Vec<RecordedEvent> {
         let stream_id = match event {
             DomainEvent::Plan(_) => PLAN_ID.stream_name(),
             DomainEvent::Task(_) => TASK_ID.stream_name(),
+            DomainEvent::Access(_) => format!("access-{PLAN_ID}"),
         };
         let stream_version = stream_versions.entry(stream_id.clone()).or_default();
         *stream_version += 1;
@@ -316,6 +375,7 @@ pub fn stored_payload(event: &DomainEvent) -> serde_json::Value {
     let tagged = match event {
         DomainEvent::Plan(event) => serde_json::to_value(event).unwrap(),
         DomainEvent::Task(event) => serde_json::to_value(event).unwrap(),
+        DomainEvent::Access(event) => serde_json::to_value(event).unwrap(),
     };
     serde_json::from_str(&canonical_json(&tagged["payload"])).unwrap()
 }
