@@ -238,6 +238,23 @@ pub enum Benchmark {
     /// Replay rate of a rebuild over a million events, projection lag at a steady command rate and the appendix
     /// query of a 500-node plan, each beside the raw limit (SELECT scan, JetStream round trip, SELECT of the rows).
     Projections(BenchProjectionsArgs),
+    /// A task's history of 1,000 events, the appendix of a 500-node plan as known at a past instant, and
+    /// `verify` over a million events, each beside a raw SELECT of the same rows.
+    Audit(BenchAuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAuditArgs {
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "TASKLEDGER_BENCH_DATABASE_URL", hide_env_values = true,
+        default_value = bench::append::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Events the ledger holds at least (whole plans of 500 nodes are written).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Timed history and appendix requests (and raw selects), after a warm-up of 20.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
 }
 
 #[derive(Debug, Args)]
@@ -320,5 +337,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Action::Bench(BenchArgs { benchmark: Benchmark::Projections(args) }) => {
             crate::bench::run_projections(args).await
         }
+        Action::Bench(BenchArgs { benchmark: Benchmark::Audit(args) }) => crate::bench::run_audit(args).await,
     }
 }
