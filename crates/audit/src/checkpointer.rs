@@ -1,6 +1,7 @@
 //! The task that signs checkpoints on its own: when the log has grown by `every_events` since the latest
 //! checkpoint, or has grown at all and the latest is older than `every` (or there is none). Several processes on
-//! one store may each run it; a size signed by two of them is stored once.
+//! one store may each run it; a size signed by two of them is stored once. A failure is logged when it first
+//! happens (and again when it changes), not at every poll.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ impl Default for CheckpointPolicy {
 /// Runs until `cancel` fires. Failures are logged and retried at the next poll.
 pub async fn run(log: Arc<AuditLog>, policy: CheckpointPolicy, clock: Arc<dyn Clock>, cancel: CancellationToken) {
     let mut last_signed = tokio::time::Instant::now();
+    let mut last_error: Option<String> = None;
     let mut latest_size = match log.latest_checkpoint().await {
         Ok(latest) => latest.map(|latest| latest.checkpoint.size()),
         Err(error) => {
@@ -62,7 +64,15 @@ pub async fn run(log: Arc<AuditLog>, policy: CheckpointPolicy, clock: Arc<dyn Cl
                 latest_size = Some(signed.checkpoint.size());
                 last_signed = tokio::time::Instant::now();
             }
-            Err(error) => tracing::error!(%error, "cannot sign a checkpoint"),
+            Err(error) => {
+                let error = error.to_string();
+                if last_error.as_ref() != Some(&error) {
+                    tracing::error!(%error, "cannot sign a checkpoint; retrying quietly");
+                    last_error = Some(error);
+                }
+                continue;
+            }
         }
+        last_error = None;
     }
 }

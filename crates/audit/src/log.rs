@@ -141,11 +141,13 @@ impl AuditLog {
     /// Signs a checkpoint of the whole log as it is now and stores it; answers it and whether it is new (a
     /// checkpoint of the same size that was stored before is answered as it was signed then).
     pub async fn make_checkpoint(&self, now: OffsetDateTime) -> Result<(SignedCheckpoint, bool), AuditError> {
+        // The latest checkpoint first, then the log: whoever signed it had read a prefix of what we read now.
+        let latest = self.latest_checkpoint().await?;
         let size = self.catch_up().await?;
         if size == 0 {
             return Err(AuditError::EmptyLog);
         }
-        if let Some(latest) = self.latest_checkpoint().await? {
+        if let Some(latest) = latest {
             let latest_size = latest.checkpoint.size();
             if latest_size > size || self.root_at(latest_size)? != *latest.checkpoint.root() {
                 return Err(AuditError::Diverged { tree_size: latest_size });

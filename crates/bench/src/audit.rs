@@ -164,7 +164,7 @@ async fn measure(scratch: &Scratch, options: &AuditOptions) -> anyhow::Result<Au
         let verify_seconds = started.elapsed().as_secs_f64();
 
         load.push(("node".to_owned(), machine::load_average()));
-        let node = Node { url, raw_pool: &raw_pool, store: store.as_ref(), options };
+        let node = Node { url, raw_pool: &raw_pool, store: store.as_ref(), options, log_key: &key };
         let (history_phase, appendix, appendix_as_of, appendix_known_at) = node.measure(&history, &mut load).await?;
         raw_pool.close().await;
         anyhow::Ok(AuditReport {
@@ -195,6 +195,8 @@ struct Node<'a> {
     raw_pool: &'a PgPool,
     store: &'a dyn EventStore,
     options: &'a AuditOptions,
+    /// The key that signed the ledger's checkpoint: the node signs with it too.
+    log_key: &'a transparency::checkpoint::SigningKey,
 }
 
 struct HistoryPhase {
@@ -212,6 +214,9 @@ impl Node<'_> {
         let data_dir = tempfile::Builder::new().prefix("tl_bench_audit_").tempdir().context("a data dir")?;
         let mut config = app::NodeConfig::embedded("127.0.0.1:0".parse()?, data_dir.path().to_owned());
         config.database_url = Some(self.url.to_owned());
+        config.audit.origin = self.log_key.name().to_owned();
+        let key_file = data_dir.path().join(audit::key::CHECKPOINT_KEY_FILE_NAME);
+        std::fs::write(&key_file, self.log_key.to_text()).context("cannot write the log key")?;
         let token_key = config.token_key()?;
         eprintln!("starting a node (its read models replay the ledger first; not timed)…");
         let node = app::start(&config, app::Services::All).await.context("cannot start the node")?;
