@@ -52,6 +52,8 @@ pub struct NodeConfig {
     pub nats_subject_prefix: String,
     pub body_limit_bytes: usize,
     pub demo: bool,
+    /// The transparency log's origin and checkpoint policy (the log key is in the data dir or the environment).
+    pub audit: audit::service::AuditConfig,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -105,6 +107,7 @@ impl NodeConfig {
             nats_subject_prefix: nats.subject_prefix,
             body_limit_bytes: 64 * 1024,
             demo: false,
+            audit: audit::service::AuditConfig::default(),
         }
     }
 
@@ -206,6 +209,18 @@ pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<No
         let state = AppState::new(store.clone(), token_key.clone(), service_config).with_relay(relay);
         router = router.merge(command_service::api_routes(state.clone()));
         openapi = command_service::openapi::ApiDoc::openapi();
+        let (data_dir, body_limit) = (&config.data_dir, config.body_limit_bytes);
+        let audit = audit::service::start(
+            store.clone(),
+            data_dir,
+            &config.audit,
+            token_key.clone(),
+            body_limit,
+            cancel.clone(),
+            &mut tasks,
+        );
+        router = router.merge(audit.await.context("could not start the transparency log")?);
+        openapi = openapi.merge_from(audit::openapi::AuditApiDoc::openapi());
         command = Some(state);
     }
 

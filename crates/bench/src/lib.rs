@@ -4,6 +4,8 @@
 //! `taskledger bench append` calls [`append::run`]; the binary only parses flags.
 //!
 //! Map of the crate:
+//! - [`audit`]: the audit benchmark: a task's history, the appendix as known at a past instant, and `verify`
+//!   over a million events, each beside a raw read of the same rows;
 //! - [`append`]: the append benchmark: commands per second end-to-end over HTTP against single-row `INSERT`
 //!   transactions of the same row shape, on PostgreSQL and SQLite, and the idle server's memory;
 //! - `scratch`: a throw-away database per backend (a PostgreSQL database dropped at the end, a SQLite temp file);
@@ -16,6 +18,7 @@
 //! - `table`: the printed report.
 
 pub mod append;
+pub mod audit;
 mod http_load;
 mod idle_rss;
 mod machine;

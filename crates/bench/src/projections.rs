@@ -14,10 +14,10 @@
 //! deployment's would be. `report` prints each figure beside its raw limit, their ratio and the targets. The scratch database and the
 //! JetStream streams are removed at the end, whatever happened (Ctrl-C included).
 
-mod appendix;
-mod history;
-mod lag;
-mod replay;
+pub(crate) mod appendix;
+pub(crate) mod history;
+pub(crate) mod lag;
+pub(crate) mod replay;
 mod report;
 
 use std::sync::Arc;
@@ -115,7 +115,7 @@ pub struct TargetCheck {
 }
 
 impl Latency {
-    fn of(histogram: &Histogram<u64>) -> Latency {
+    pub(crate) fn of(histogram: &Histogram<u64>) -> Latency {
         if histogram.is_empty() {
             return Latency::default();
         }
@@ -343,7 +343,8 @@ impl Phases<'_> {
             eprintln!("appendix of a {}-node plan, {} requests…", plan.n_nodes, options.appendix_requests);
             let as_of = history::cut_off(history::REPORTS_PER_NODE - 1).to_string();
             let reports_table = self.reports_table().await?;
-            let appendix = appendix::AppendixTarget { base_url: &base_url, plan_id: plan.plan_id, as_of: &as_of };
+            let appendix =
+                appendix::AppendixTarget { base_url: &base_url, plan_id: plan.plan_id, as_of: &as_of, known_at: None };
             let appendix =
                 appendix::run(appendix, &token_key, &self.raw_pool, &reports_table, options.appendix_requests).await?;
             anyhow::Ok((lag, appendix, as_of))
@@ -363,13 +364,18 @@ impl Phases<'_> {
     /// statistics gathered and dead rows vacuumed (what autovacuum does, and this server may have it off), and
     /// the previous phase's writes flushed by a checkpoint, so that they do not stall the next one's commits.
     async fn settle(&self) -> anyhow::Result<()> {
-        eprintln!("VACUUM (ANALYZE) and CHECKPOINT before the next phase…");
-        sqlx::raw_sql("VACUUM (ANALYZE)").execute(&self.raw_pool).await.context("VACUUM (ANALYZE)")?;
-        if let Err(error) = sqlx::raw_sql("CHECKPOINT").execute(&self.raw_pool).await {
-            eprintln!("  no CHECKPOINT ({error}): the next phase may meet the previous one's writes");
-        }
-        Ok(())
+        settle(&self.raw_pool).await
     }
+}
+
+/// See [`Phases::settle`]: vacuum, analyse and checkpoint the scratch database before a phase is measured.
+pub(crate) async fn settle(raw_pool: &PgPool) -> anyhow::Result<()> {
+    eprintln!("VACUUM (ANALYZE) and CHECKPOINT before the next phase…");
+    sqlx::raw_sql("VACUUM (ANALYZE)").execute(raw_pool).await.context("VACUUM (ANALYZE)")?;
+    if let Err(error) = sqlx::raw_sql("CHECKPOINT").execute(raw_pool).await {
+        eprintln!("  no CHECKPOINT ({error}): the next phase may meet the previous one's writes");
+    }
+    Ok(())
 }
 
 /// A progress report stored near the end of the log: the message the raw bus limit carries.

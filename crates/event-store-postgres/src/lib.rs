@@ -30,10 +30,13 @@ use async_trait::async_trait;
 use event_store::batch::IdempotencyRecord;
 use event_store::group_commit::{GroupCommit, GroupCommitConfig};
 use event_store::{
-    AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, RecordedEvent, StoreError, StreamId,
+    AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
+    StoreError, StoredCheckpoint, StreamId,
 };
+use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
+use uuid::Uuid;
 
 use crate::append::PostgresBatchAppender;
 use crate::rows::{event_from_row, idempotency_record_from_row, position_from_i64, store_error, to_i64};
@@ -163,8 +166,69 @@ impl EventStore for PostgresEventStore {
         Ok(LogHead { position, hash: row.try_get("hash").map_err(store_error)? })
     }
 
+    async fn read_hashes(&self, after_position: u64, limit: usize) -> Result<Vec<PositionHash>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT global_position, hash FROM events WHERE global_position > $1 ORDER BY global_position LIMIT $2",
+        )
+        .bind(to_i64(after_position))
+        .bind(to_i64(limit as u64))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(store_error)?;
+        rows.iter()
+            .map(|row| {
+                let global_position = position_from_i64(row.try_get("global_position").map_err(store_error)?)?;
+                Ok(PositionHash { global_position, hash: row.try_get("hash").map_err(store_error)? })
+            })
+            .collect()
+    }
+
+    async fn position_of_event(&self, event_id: Uuid) -> Result<Option<u64>, StoreError> {
+        let position: Option<i64> = sqlx::query_scalar("SELECT global_position FROM events WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        position.map(position_from_i64).transpose()
+    }
+
+    async fn put_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError> {
+        let inserted =
+            sqlx::query("INSERT INTO checkpoints (tree_size, note) VALUES ($1, $2) ON CONFLICT (tree_size) DO NOTHING")
+                .bind(to_i64(checkpoint.tree_size))
+                .bind(&checkpoint.note)
+                .execute(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    async fn checkpoints(&self, after_size: u64, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        let rows =
+            sqlx::query("SELECT tree_size, note FROM checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2")
+                .bind(to_i64(after_size))
+                .bind(to_i64(limit as u64))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error)?;
+        rows.iter().map(checkpoint_from_row).collect()
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        let row = sqlx::query("SELECT tree_size, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(checkpoint_from_row).transpose()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(store_error)?;
         Ok(())
     }
+}
+
+fn checkpoint_from_row(row: &PgRow) -> Result<StoredCheckpoint, StoreError> {
+    let tree_size = position_from_i64(row.try_get("tree_size").map_err(store_error)?)?;
+    Ok(StoredCheckpoint { tree_size, note: row.try_get("note").map_err(store_error)? })
 }

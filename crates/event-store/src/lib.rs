@@ -156,6 +156,22 @@ pub struct LogHead {
     pub hash: String,
 }
 
+/// One event's position and chain hash: all the transparency log's tree needs of it (its leaf is the hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionHash {
+    pub global_position: u64,
+    pub hash: String,
+}
+
+/// A signed checkpoint as stored: the tree size it covers and the signed note (`docs/transparency-log.md`).
+/// The store keeps the note as given; whoever reads it opens it with the log's verifier key. A stored checkpoint
+/// covers at least one event (`tree_size >= 1`): the empty log has nothing to attest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCheckpoint {
+    pub tree_size: u64,
+    pub note: String,
+}
+
 /// Why an append wrote nothing. Every variant but `Store` is about the request itself and is final: retrying the
 /// same request gives the same answer. `Store` is about the store and may pass on retry (with an idempotency key,
 /// a retry is safe even when the first attempt did commit).
@@ -213,6 +229,23 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The last position and hash.
     async fn head(&self) -> Result<LogHead, StoreError>;
+
+    /// At most `limit` positions and chain hashes after `after_position`, in position order: the leaves of the
+    /// transparency log, read without the events' other columns.
+    async fn read_hashes(&self, after_position: u64, limit: usize) -> Result<Vec<PositionHash>, StoreError>;
+
+    /// The global position of the event with this id, if the log holds it.
+    async fn position_of_event(&self, event_id: Uuid) -> Result<Option<u64>, StoreError>;
+
+    /// Stores a signed checkpoint unless one of the same tree size is stored already (whose note is then kept:
+    /// two processes that sign the same size at once both succeed). Answers whether this note was stored.
+    async fn put_checkpoint(&self, checkpoint: &StoredCheckpoint) -> Result<bool, StoreError>;
+
+    /// At most `limit` stored checkpoints with `tree_size > after_size`, smallest first.
+    async fn checkpoints(&self, after_size: u64, limit: usize) -> Result<Vec<StoredCheckpoint>, StoreError>;
+
+    /// The stored checkpoint of the largest tree size, if any.
+    async fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
 
     /// A cheap round trip that tells whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::{Actor, AppendRequest, EventStore, ExpectedVersion, Idempotency, NewEvent, StreamAppend, StreamId};
 
 pub mod suite;
+pub mod tamper;
 
 /// A fresh, empty store of one backend, with the access behind its back that tamper tests need.
 #[async_trait]
@@ -31,6 +32,10 @@ pub trait Fixture: Send + Sync + 'static {
     /// Rewrites the stored payload text of the event at `global_position`, replacing `from` by `to`, directly in
     /// the database, as an intruder with SQL access would.
     async fn replace_in_stored_payload(&self, global_position: u64, from: &str, to: &str);
+
+    /// Runs SQL statements in one transaction with the append-only triggers out of the way, as an intruder with
+    /// write access to the database would. The statements use only SQL that both backends accept.
+    async fn run_as_intruder(&self, statements: &[String]);
 
     /// Releases what the fixture created (best effort; never fails the test).
     async fn teardown(&self);
@@ -55,12 +60,24 @@ where
     }
 }
 
-/// Instantiates the contract suite: one `#[tokio::test]` per function of `event_store::testing::suite`.
+/// Instantiates the contract suite: one `#[tokio::test]` per function of `event_store::testing::suite` and of
+/// `event_store::testing::tamper`.
 /// The argument is the path of an `async fn() -> Arc<dyn event_store::testing::Fixture>`.
 #[macro_export]
 macro_rules! event_store_contract_suite {
     ($create_fixture:path) => {
-        $crate::event_store_contract_suite!(@tests $create_fixture;
+        $crate::event_store_contract_suite!(@tests $create_fixture; tamper;
+            checkpoints_are_kept_once_per_size,
+            hashes_and_event_positions_are_read_back,
+            changed_byte_is_detected_at_its_position,
+            deleted_event_is_detected_at_its_position,
+            swapped_events_are_detected_at_the_first,
+            forged_event_is_detected_at_its_position,
+            rolled_back_tail_is_detected_by_a_checkpoint,
+            rewritten_tail_is_detected_by_a_checkpoint,
+            checkpoint_signed_by_another_key_is_rejected,
+        );
+        $crate::event_store_contract_suite!(@tests $create_fixture; suite;
             append_and_read_back_with_provenance,
             stream_versions_count_from_one,
             expected_version_no_stream,
@@ -83,12 +100,12 @@ macro_rules! event_store_contract_suite {
             ping_answers,
         );
     };
-    (@tests $create_fixture:path; $($test:ident),+ $(,)?) => {
+    (@tests $create_fixture:path; $module:ident; $($test:ident),+ $(,)?) => {
         $(
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let fixture: ::std::sync::Arc<dyn $crate::testing::Fixture> = $create_fixture().await;
-                $crate::testing::run_contract_test(fixture, $crate::testing::suite::$test).await;
+                $crate::testing::run_contract_test(fixture, $crate::testing::$module::$test).await;
             }
         )+
     };

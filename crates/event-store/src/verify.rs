@@ -9,13 +9,21 @@
 //!
 //! [`verify_store`] also checks that the log reaches the head the store reports and ends on its hash, so that
 //! events cut from the end are noticed too.
+//!
+//! [`LogVerifier`] adds the transparency log (`transparency` crate, `docs/transparency-log.md`): it recomputes the
+//! Merkle root as it goes and checks every signed checkpoint against it. A checkpoint catches what the chain alone
+//! cannot: a log whose tail was cut together with its head row, or rewritten from some position on with every
+//! later hash recomputed. [`verify_store_with_checkpoints`] runs it over a store and the checkpoints it keeps;
+//! the offline verifier of an export bundle runs it over the bundle's files.
 
 use std::collections::HashMap;
 
 use time::OffsetDateTime;
+use transparency::checkpoint::{Checkpoint, CheckpointError, VerifierKey};
+use transparency::merkle::{leaf_hash_for_event_hash, Frontier, Hash};
 
 use crate::canonical::{canonical_bytes, chain_hash, format_recorded_at, GENESIS_HASH};
-use crate::{EventStore, LogHead, RecordedEvent, StoreError, StreamId};
+use crate::{EventStore, LogHead, RecordedEvent, StoreError, StoredCheckpoint, StreamId};
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,12 +62,52 @@ pub enum VerifyProblem {
     /// The event at the head position is not the one the head names.
     #[error("the head names hash {head_hash}, but the event's hash is {event_hash}")]
     HeadHashMismatch { head_hash: String, event_hash: String },
+    /// The first `tree_size` events do not hash to the root a signed checkpoint holds. The error's position is the
+    /// first one after the largest checkpoint that did match: the change lies between the two.
+    #[error(
+        "the events up to position {tree_size} do not have the Merkle root of the signed checkpoint of tree size \
+         {tree_size}; the log agrees with its checkpoints up to position {matched_size}"
+    )]
+    CheckpointRootMismatch { tree_size: u64, matched_size: u64 },
+    /// A signed checkpoint covers more events than the log holds: its tail was removed (a rollback).
+    #[error("the log ends at position {log_size}, but a signed checkpoint covers {tree_size} events")]
+    ShorterThanCheckpoint { log_size: u64, tree_size: u64 },
+}
+
+/// A stored checkpoint that the log's key does not vouch for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the checkpoint stored for tree size {tree_size} is rejected: {problem}")]
+pub struct CheckpointRejected {
+    pub tree_size: u64,
+    pub problem: CheckpointProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointProblem {
+    /// Not signed by the key, badly signed or malformed.
+    #[error(transparent)]
+    Note(#[from] CheckpointError),
+    #[error("its note signs tree size {signed}")]
+    SizeMismatch { signed: u64 },
+}
+
+/// What a verification with checkpoints covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointedReport {
+    pub chain: VerifyReport,
+    /// The Merkle root of the whole verified log.
+    pub root: Hash,
+    pub n_checkpoints: u64,
+    /// The largest checkpoint checked, if any.
+    pub latest_checkpoint_size: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyStoreError {
     #[error(transparent)]
     Chain(#[from] VerifyError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointRejected),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,23 +124,152 @@ pub fn verify_events(events: impl IntoIterator<Item = RecordedEvent>) -> Result<
 /// Pages through the store's log with `read_all`, `batch` events at a time, up to the head the store reported
 /// when the verification started (events appended meanwhile are left for the next run).
 pub async fn verify_store(store: &dyn EventStore, batch: usize) -> Result<VerifyReport, VerifyStoreError> {
+    let mut verifier = LogVerifier::without_checkpoints();
+    walk_store(store, batch, &mut verifier).await?;
+    Ok(verifier.finish()?.chain)
+}
+
+/// [`verify_store`], and every checkpoint the store keeps: each must be signed by `key` and hold the Merkle root of
+/// the log at its size, and none may cover more events than the log has.
+pub async fn verify_store_with_checkpoints(
+    store: &dyn EventStore,
+    batch: usize,
+    key: &VerifierKey,
+) -> Result<CheckpointedReport, VerifyStoreError> {
+    // Checkpoints first, the head after: every checkpoint read then covers at most the head read.
+    let checkpoints = all_checkpoints(store).await?;
+    let mut verifier = LogVerifier::new(&checkpoints, key)?;
+    walk_store(store, batch, &mut verifier).await?;
+    Ok(verifier.finish()?)
+}
+
+/// Every checkpoint the store keeps, smallest tree size first.
+pub async fn all_checkpoints(store: &dyn EventStore) -> Result<Vec<StoredCheckpoint>, StoreError> {
+    const PAGE: usize = 1_000;
+    let mut checkpoints: Vec<StoredCheckpoint> = Vec::new();
+    loop {
+        let after_size = checkpoints.last().map_or(0, |checkpoint| checkpoint.tree_size);
+        let page = store.checkpoints(after_size, PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        checkpoints.extend(page);
+    }
+    Ok(checkpoints)
+}
+
+async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVerifier) -> Result<(), VerifyStoreError> {
     let head = store.head().await?;
-    let mut verifier = ChainVerifier::new();
-    while verifier.head.position < head.position {
-        let events = store.read_all(verifier.head.position, batch.max(1)).await?;
+    while verifier.chain.head.position < head.position {
+        let position = verifier.chain.head.position;
+        let events = store.read_all(position, batch.max(1)).await?;
         if events.is_empty() {
             let problem = VerifyProblem::MissingEvents { head_position: head.position };
-            return Err(VerifyError { position: verifier.head.position + 1, problem }.into());
+            return Err(VerifyError { position: position + 1, problem }.into());
         }
         for event in events.iter().take_while(|event| event.global_position <= head.position) {
             verifier.push(event)?;
         }
     }
-    if verifier.head.hash != head.hash {
-        let problem = VerifyProblem::HeadHashMismatch { head_hash: head.hash, event_hash: verifier.head.hash };
+    if verifier.chain.head.hash != head.hash {
+        let event_hash = verifier.chain.head.hash.clone();
+        let problem = VerifyProblem::HeadHashMismatch { head_hash: head.hash, event_hash };
         return Err(VerifyError { position: head.position, problem }.into());
     }
-    Ok(verifier.finish())
+    Ok(())
+}
+
+/// The hash chain, the Merkle tree over it, and signed checkpoints, checked in one pass over the events in
+/// position order. Memory: the chain's per-stream versions and O(log n) hashes of the tree's right edge.
+#[derive(Debug, Clone)]
+pub struct LogVerifier {
+    chain: ChainVerifier,
+    frontier: Frontier,
+    /// Opened checkpoints the log has not reached yet, largest tree size first.
+    pending: Vec<Checkpoint>,
+    /// The largest tree size whose checkpoint matched (0 before any).
+    matched_size: u64,
+    n_checkpoints: u64,
+    latest_checkpoint_size: Option<u64>,
+}
+
+impl LogVerifier {
+    /// A verifier of the chain and the tree alone.
+    pub fn without_checkpoints() -> Self {
+        LogVerifier {
+            chain: ChainVerifier::new(),
+            frontier: Frontier::new(),
+            pending: Vec::new(),
+            matched_size: 0,
+            n_checkpoints: 0,
+            latest_checkpoint_size: None,
+        }
+    }
+
+    /// Opens every checkpoint with `key` first: one that the key does not vouch for is refused before any event is
+    /// read. The order of `checkpoints` does not matter.
+    pub fn new(checkpoints: &[StoredCheckpoint], key: &VerifierKey) -> Result<Self, CheckpointRejected> {
+        let mut pending = Vec::with_capacity(checkpoints.len());
+        for stored in checkpoints {
+            let reject = |problem| CheckpointRejected { tree_size: stored.tree_size, problem };
+            let checkpoint = transparency::checkpoint::open(&stored.note, key).map_err(|error| reject(error.into()))?;
+            if checkpoint.size() != stored.tree_size {
+                return Err(reject(CheckpointProblem::SizeMismatch { signed: checkpoint.size() }));
+            }
+            pending.push(checkpoint);
+        }
+        pending.sort_by_key(|checkpoint| std::cmp::Reverse(checkpoint.size()));
+        Ok(LogVerifier {
+            n_checkpoints: pending.len() as u64,
+            latest_checkpoint_size: pending.first().map(Checkpoint::size),
+            pending,
+            ..Self::without_checkpoints()
+        })
+    }
+
+    /// Checks the next event: its place in the chain, then the checkpoints of the size the log now has.
+    pub fn push(&mut self, event: &RecordedEvent) -> Result<(), VerifyError> {
+        // Only a checkpoint of the empty log can be pending at the size before the first event.
+        self.check_reached_checkpoints()?;
+        self.chain.push(event)?;
+        // The chain verifier recomputed this hash, so it is 64 lowercase hex characters.
+        let leaf = leaf_hash_for_event_hash(&event.hash).expect("a verified chain hash is lowercase hex");
+        self.frontier.append(leaf);
+        self.check_reached_checkpoints()
+    }
+
+    /// The report, once every event was pushed; fails if a checkpoint covers more events than were pushed.
+    pub fn finish(mut self) -> Result<CheckpointedReport, VerifyError> {
+        self.check_reached_checkpoints()?;
+        let log_size = self.chain.head.position;
+        if let Some(beyond) = self.pending.first() {
+            let problem = VerifyProblem::ShorterThanCheckpoint { log_size, tree_size: beyond.size() };
+            return Err(VerifyError { position: log_size + 1, problem });
+        }
+        Ok(CheckpointedReport {
+            root: self.frontier.root(),
+            n_checkpoints: self.n_checkpoints,
+            latest_checkpoint_size: self.latest_checkpoint_size,
+            chain: self.chain.finish(),
+        })
+    }
+
+    fn check_reached_checkpoints(&mut self) -> Result<(), VerifyError> {
+        while let Some(checkpoint) = self.pending.last() {
+            let tree_size = checkpoint.size();
+            if tree_size != self.frontier.size() {
+                return Ok(());
+            }
+            let root = self.frontier.root();
+            if root != *checkpoint.root() {
+                let problem = VerifyProblem::CheckpointRootMismatch { tree_size, matched_size: self.matched_size };
+                return Err(VerifyError { position: self.matched_size + 1, problem });
+            }
+            self.matched_size = tree_size;
+            self.pending.pop();
+        }
+        Ok(())
+    }
 }
 
 /// The streaming form of [`verify_events`]: push events in position order, starting at position 1.

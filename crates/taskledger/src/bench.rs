@@ -1,13 +1,14 @@
 //! `taskledger bench append`: flags to [`bench::append::AppendOptions`]; the benchmark itself lives in the
 //! `bench` crate. This binary is the server whose idle memory it measures.
 //! `taskledger bench projections`: flags to [`bench::projections::ProjectionsOptions`].
+//! `taskledger bench audit`: flags to [`bench::audit::AuditOptions`].
 
 use std::time::Duration;
 
 use anyhow::Context;
 use bench::append::{AppendOptions, Backend};
 
-use crate::cli::{BenchAppendArgs, BenchBackend, BenchProjectionsArgs};
+use crate::cli::{BenchAppendArgs, BenchAuditArgs, BenchBackend, BenchProjectionsArgs};
 
 pub async fn run_append(args: BenchAppendArgs) -> anyhow::Result<()> {
     let backends = match args.backend {
@@ -41,5 +42,12 @@ pub async fn run_projections(args: BenchProjectionsArgs) -> anyhow::Result<()> {
         appendix_requests: args.appendix_requests,
     };
     bench::projections::run(options).await?;
+    Ok(())
+}
+
+pub async fn run_audit(args: BenchAuditArgs) -> anyhow::Result<()> {
+    let options =
+        bench::audit::AuditOptions { database_url: args.database_url, n_events: args.events, requests: args.requests };
+    bench::audit::run(options).await?;
     Ok(())
 }

@@ -45,8 +45,13 @@ pub enum Action {
     Projections(ProjectionsArgs),
     /// Print a bearer token that a server on the same data dir (or the same TASKLEDGER_TOKEN_KEY) accepts.
     Token(TokenArgs),
-    /// Walk the event log's hash chain and name the first position that does not verify.
+    /// Walk the event log's hash chain, its Merkle tree and its signed checkpoints (in the database, or offline in
+    /// an export bundle) and name the first position that does not verify.
     Verify(VerifyArgs),
+    /// The transparency log: sign a checkpoint, prove an event's inclusion or the log's consistency.
+    Audit(AuditArgs),
+    /// Write the whole log, its signed checkpoints and the log's public key into a bundle directory.
+    Export(ExportArgs),
     /// Measure performance, each figure beside the machine's limit measured in the same run.
     Bench(BenchArgs),
 }
@@ -90,6 +95,22 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "TASKLEDGER_BODY_LIMIT", default_value_t = 64 * 1024)]
     pub body_limit: usize,
+    #[command(flatten)]
+    pub log_key: LogKeyArgs,
+    /// Sign a checkpoint once the log has grown by this many events.
+    #[arg(long, env = "TASKLEDGER_CHECKPOINT_EVERY_EVENTS", default_value_t = 10_000)]
+    pub checkpoint_every_events: u64,
+    /// Sign a checkpoint once the latest is this many seconds old and the log has grown since.
+    #[arg(long, env = "TASKLEDGER_CHECKPOINT_INTERVAL_SECS", default_value_t = 60)]
+    pub checkpoint_interval_secs: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct LogKeyArgs {
+    /// The transparency log's name: the first line of every checkpoint and the name of the log key
+    /// (TASKLEDGER_CHECKPOINT_KEY, else checkpoint.key in the data dir, created on first use).
+    #[arg(long, env = "TASKLEDGER_LOG_ORIGIN", default_value = audit::key::DEFAULT_ORIGIN)]
+    pub log_origin: String,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +158,70 @@ pub struct RebuildArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Verify this export bundle offline instead of the database.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// The verifier key the checkpoints must be signed by (`<name>+<key id>+<key>`, as GET /v1/audit/public-key
+    /// gives it). Default: the log key of the data dir, or for a bundle its own log.pub (which proves less).
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: AuditAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Sign a checkpoint of the whole log now and print its note.
+    Checkpoint(AuditStoreArgs),
+    /// Print the inclusion proof of an event (JSON), in the tree of the latest checkpoint unless told.
+    Prove(ProveArgs),
+    /// Print the consistency proof between two tree sizes (JSON).
+    Consistency(ConsistencyArgs),
+    /// Print the verifier key of the log.
+    PublicKey(AuditStoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditStoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub log_key: LogKeyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    #[arg(long)]
+    pub event_id: uuid::Uuid,
+    /// The tree to prove the event in.
+    #[arg(long)]
+    pub tree_size: Option<u64>,
+    #[command(flatten)]
+    pub audit: AuditStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsistencyArgs {
+    #[arg(long)]
+    pub from: u64,
+    /// The latest checkpoint's size when absent.
+    #[arg(long)]
+    pub to: Option<u64>,
+    #[command(flatten)]
+    pub audit: AuditStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A new or empty directory to write the bundle into.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub audit: AuditStoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +238,23 @@ pub enum Benchmark {
     /// Replay rate of a rebuild over a million events, projection lag at a steady command rate and the appendix
     /// query of a 500-node plan, each beside the raw limit (SELECT scan, JetStream round trip, SELECT of the rows).
     Projections(BenchProjectionsArgs),
+    /// A task's history of 1,000 events, the appendix of a 500-node plan as known at a past instant, and
+    /// `verify` over a million events, each beside a raw SELECT of the same rows.
+    Audit(BenchAuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchAuditArgs {
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "TASKLEDGER_BENCH_DATABASE_URL", hide_env_values = true,
+        default_value = bench::append::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Events the ledger holds at least (whole plans of 500 nodes are written).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Timed history and appendix requests (and raw selects), after a warm-up of 20.
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
 }
 
 #[derive(Debug, Args)]
@@ -228,10 +330,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::rebuild::run(args).await
         }
         Action::Token(args) => crate::token::run(args),
-        Action::Verify(args) => crate::verify::run(&args.store).await,
+        Action::Verify(args) => crate::verify::run(&args).await,
+        Action::Audit(AuditArgs { action }) => crate::audit::run(action).await,
+        Action::Export(args) => crate::audit::export(&args).await,
         Action::Bench(BenchArgs { benchmark: Benchmark::Append(args) }) => crate::bench::run_append(args).await,
         Action::Bench(BenchArgs { benchmark: Benchmark::Projections(args) }) => {
             crate::bench::run_projections(args).await
         }
+        Action::Bench(BenchArgs { benchmark: Benchmark::Audit(args) }) => crate::bench::run_audit(args).await,
     }
 }

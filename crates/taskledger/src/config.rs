@@ -22,6 +22,14 @@ impl ServeArgs {
             nats_subject_prefix: self.nats_subject_prefix.clone(),
             body_limit_bytes: self.body_limit,
             demo: self.demo,
+            audit: audit::service::AuditConfig {
+                origin: self.log_key.log_origin.clone(),
+                policy: audit::checkpointer::CheckpointPolicy {
+                    every_events: self.checkpoint_every_events.max(1),
+                    every: std::time::Duration::from_secs(self.checkpoint_interval_secs.max(1)),
+                    ..audit::checkpointer::CheckpointPolicy::default()
+                },
+            },
             ..app::NodeConfig::embedded(self.listen, self.store.data_dir.clone())
         }
     }

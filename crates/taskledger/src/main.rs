@@ -1,6 +1,7 @@
 //! The `taskledger` binary: one executable, one subcommand per role. It parses configuration and wires crates
 //! together; the work is done in the library crates (`app` assembles the services of one process).
 
+mod audit;
 mod bench;
 mod cli;
 mod config;

@@ -91,6 +91,18 @@ pub struct Tree {
     levels: Vec<Vec<Hash>>,
 }
 
+/// The right edge of a tree, enough to extend it and compute its root but not to make proofs: the hashes of the
+/// complete subtrees that the binary digits of its size name, left to right (at most 64 hashes, whatever the
+/// size). A verifier that streams a whole log through it knows the root at every size it passes, in constant memory.
+///
+/// Invariant: `nodes.len() == size.count_ones()`, and `nodes[i]` covers the leaves of the i-th one bit of `size`
+/// counted from the most significant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    nodes: Vec<Hash>,
+}
+
 /// An error from verifying a proof: what is wrong with it, so a verifier can say why it refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProofError {
@@ -255,6 +267,38 @@ pub fn verify_consistency(
         return Err(ProofError::NewRootMismatch { expected: *new_root, computed: sr });
     }
     Ok(())
+}
+
+impl Frontier {
+    /// The frontier of the empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends the next leaf hash. Amortised O(1): each complete subtree is hashed once, when its last leaf comes.
+    pub fn append(&mut self, leaf_hash: Hash) {
+        let mut node = leaf_hash;
+        let mut size = self.size;
+        while size & 1 == 1 {
+            let left = self.nodes.pop().expect("a one bit of the size has its subtree");
+            node = node_hash(&left, &node);
+            size >>= 1;
+        }
+        self.nodes.push(node);
+        self.size += 1;
+    }
+
+    /// The number of leaves appended.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root at the current size: the complete subtrees folded from the right. O(log n).
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.nodes.iter().rev();
+        let Some(last) = nodes.next() else { return EMPTY_ROOT };
+        nodes.fold(*last, |right, left| node_hash(left, &right))
+    }
 }
 
 impl Tree {
@@ -456,6 +500,20 @@ mod tests {
             for (height, level) in tree.levels.iter().enumerate() {
                 assert_eq!(level.len() as u64, n_leaves >> height, "n = {n_leaves}, height = {height}");
             }
+        }
+    }
+
+    #[test]
+    fn the_frontier_has_the_roots_of_the_tree() {
+        let mut frontier = Frontier::new();
+        let mut tree = Tree::new();
+        assert_eq!(frontier.root(), EMPTY_ROOT);
+        for index in 0..300u64 {
+            let leaf = leaf_hash(&index.to_be_bytes());
+            frontier.append(leaf);
+            tree.append(leaf);
+            assert_eq!((frontier.size(), frontier.root()), (tree.size(), tree.root()), "size {}", index + 1);
+            assert_eq!(frontier.nodes.len() as u32, frontier.size().count_ones());
         }
     }
 

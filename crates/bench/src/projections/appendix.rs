@@ -35,6 +35,8 @@ pub(crate) struct AppendixTarget<'a> {
     pub(crate) base_url: &'a str,
     pub(crate) plan_id: PlanId,
     pub(crate) as_of: &'a str,
+    /// The appendix as it was known at this RFC 3339 instant (`known_at`), when given.
+    pub(crate) known_at: Option<&'a str>,
 }
 
 pub(crate) async fn run(
@@ -44,7 +46,7 @@ pub(crate) async fn run(
     reports_table: &str,
     n_requests: usize,
 ) -> anyhow::Result<AppendixRun> {
-    let AppendixTarget { base_url, plan_id, as_of } = target;
+    let AppendixTarget { base_url, plan_id, as_of, known_at } = target;
     let auditor = actor(Role::Auditor, "thanhtra", "Phạm Thị Dung", "TTR-TINH")?;
     let token = auth::mint(token_key, &auditor, time::OffsetDateTime::now_utc(), time::Duration::hours(12))
         .context("cannot mint a token")?;
@@ -55,7 +57,10 @@ pub(crate) async fn run(
         .timeout(Duration::from_secs(30))
         .build()
         .context("cannot build an HTTP client")?;
-    let url = format!("{base_url}/v1/plans/{plan_id}/appendix?as_of={as_of}");
+    let mut url = format!("{base_url}/v1/plans/{plan_id}/appendix?as_of={as_of}");
+    if let Some(known_at) = known_at {
+        url.push_str(&format!("&known_at={}", known_at.replace('+', "%2B")));
+    }
     let first: Value =
         serde_json::from_slice(&get(&client, &url, &token).await?).context("the appendix is not JSON")?;
     let n_rows = first["rows"].as_array().map_or(0, Vec::len);

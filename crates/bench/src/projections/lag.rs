@@ -375,7 +375,7 @@ impl Watcher {
 }
 
 /// Files one report and answers its position.
-async fn file_report(
+pub(crate) async fn file_report(
     client: &reqwest::Client,
     base_url: &str,
     task_id: TaskId,
@@ -413,7 +413,7 @@ fn report_body(sequence: u64) -> Value {
     })
 }
 
-fn reporter_token(key: &auth::TokenKey, agency: &UnitCode) -> anyhow::Result<String> {
+pub(crate) fn reporter_token(key: &auth::TokenKey, agency: &UnitCode) -> anyhow::Result<String> {
     let reporter = actor(Role::Reporter, "chuyenvien", "Nguyễn Văn An", agency.as_str())?;
     auth::mint(key, &reporter, time::OffsetDateTime::now_utc(), time::Duration::hours(12))
         .context("cannot mint a token")

@@ -48,6 +48,19 @@ impl Fixture for PostgresFixture {
         transaction.commit().await.expect("commit");
     }
 
+    async fn run_as_intruder(&self, statements: &[String]) {
+        let mut transaction = self.store.pool().begin().await.expect("begin");
+        sqlx::query("ALTER TABLE events DISABLE TRIGGER USER").execute(&mut *transaction).await.expect("disable");
+        for statement in statements {
+            sqlx::query(statement)
+                .execute(&mut *transaction)
+                .await
+                .unwrap_or_else(|error| panic!("{statement}: {error}"));
+        }
+        sqlx::query("ALTER TABLE events ENABLE TRIGGER USER").execute(&mut *transaction).await.expect("enable");
+        transaction.commit().await.expect("commit");
+    }
+
     async fn teardown(&self) {
         self.store.pool().close().await;
         self.database.drop_database().await;

@@ -54,6 +54,24 @@ impl Fixture for SqliteFixture {
         transaction.commit().await.expect("commit");
     }
 
+    async fn run_as_intruder(&self, statements: &[String]) {
+        let mut connection = raw_connection(&self.path).await;
+        let mut transaction = connection.begin().await.expect("begin");
+        for trigger in ["events_are_append_only_update", "events_are_append_only_delete"] {
+            sqlx::query(&format!("DROP TRIGGER IF EXISTS {trigger}"))
+                .execute(&mut *transaction)
+                .await
+                .expect("drop the trigger");
+        }
+        for statement in statements {
+            sqlx::query(statement)
+                .execute(&mut *transaction)
+                .await
+                .unwrap_or_else(|error| panic!("{statement}: {error}"));
+        }
+        transaction.commit().await.expect("commit");
+    }
+
     async fn teardown(&self) {
         // The temporary directory goes with the fixture; nothing to release before.
     }
