@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::ids::{ExtensionId, PlanId, ReportId, TaskId};
 use domain::plan::{self, CreatePlan, PlanEvent};
-use domain::task::{self, AssignTask, Task, TaskCommand, TaskEvent};
+use domain::task::{self, AssignTask, TaskCommand, TaskEvent};
 use event_store::{AppendOutcome, ExpectedVersion, StreamId};
 use uuid::Uuid;
 
@@ -28,10 +28,15 @@ pub async fn create_plan(
     body: StrictJson<CreatePlanBody>,
 ) -> Result<Response, ApiError> {
     let context = context(actor, headers, "POST /v1/plans", &body);
-    if let Some(outcome) = state.ledger.replay(&context).await? {
-        return Ok(accepted(outcome, plan_location));
-    }
-    let body = body.value;
+    let outcome = create_plan_outcome(&state, &context, body.value).await;
+    Ok(accepted(or_replay(&state, &context, outcome).await?, plan_location))
+}
+
+async fn create_plan_outcome(
+    state: &AppState,
+    context: &CommandContext,
+    body: CreatePlanBody,
+) -> Result<AppendOutcome, ApiError> {
     let command = CreatePlan {
         plan_id: PlanId(Uuid::now_v7()),
         agency: dto::unit("agency", &body.agency)?,
@@ -53,8 +58,7 @@ pub async fn create_plan(
         expected_version: ExpectedVersion::NoStream,
         events: events.iter().map(|event| new_event(event, None)).collect::<Result<_, _>>()?,
     };
-    let outcome = state.ledger.append(&context, plan_id.to_string(), stream_id, vec![write]).await?;
-    Ok(accepted(outcome, plan_location))
+    state.ledger.append(context, plan_id.to_string(), stream_id, vec![write]).await
 }
 
 /// Assigns a task or an indicator in a plan.
@@ -71,16 +75,22 @@ pub async fn assign_task(
 ) -> Result<Response, ApiError> {
     let plan_id = PlanId(plan_id);
     let context = context(actor, headers, &format!("POST /v1/plans/{plan_id}/tasks"), &body);
-    if let Some(outcome) = state.ledger.replay(&context).await? {
-        return Ok(accepted(outcome, task_location));
-    }
+    let outcome = assign_task_outcome(&state, &context, plan_id, body.value).await;
+    Ok(accepted(or_replay(&state, &context, outcome).await?, task_location))
+}
+
+async fn assign_task_outcome(
+    state: &AppState,
+    context: &CommandContext,
+    plan_id: PlanId,
+    body: AssignTaskBody,
+) -> Result<AppendOutcome, ApiError> {
     let (plan, plan_version) = state
         .ledger
         .load_plan(plan_id, ViewFilter::default())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} not found")))?;
-    check_if_match(&context, plan_version)?;
-    let body = body.value;
+    check_if_match(context, plan_version)?;
     let command = AssignTask {
         task_id: TaskId(Uuid::now_v7()),
         section: domain::numbering::parse_section("section", &body.section)?,
@@ -115,8 +125,7 @@ pub async fn assign_task(
             events: vec![new_event(&TaskEvent::TaskAssigned(assigned), None)?],
         },
     ];
-    let outcome = state.ledger.append(&context, task_id.to_string(), task_stream, writes).await?;
-    Ok(accepted(outcome, task_location))
+    state.ledger.append(context, task_id.to_string(), task_stream, writes).await
 }
 
 /// Files a progress report as of a cut-off date.
@@ -134,7 +143,7 @@ pub async fn file_report(
     let route = format!("POST /v1/tasks/{task_id}/reports");
     let content = body.value.content();
     let report_id = ReportId(Uuid::now_v7());
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move || {
         Ok(TaskCommand::FileReport { report_id, content: content? })
     })
     .await
@@ -154,7 +163,7 @@ pub async fn correct_report(
     let route = format!("POST /v1/tasks/{task_id}/reports/{report_id}/corrections");
     let reason = dto::text("reason", &body.value.reason);
     let content = body.value.content();
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move || {
         Ok(TaskCommand::CorrectReport { report_id: ReportId(report_id), reason: reason?, content: content? })
     })
     .await
@@ -175,7 +184,7 @@ pub async fn request_extension(
     let extension_id = ExtensionId(Uuid::now_v7());
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
         Ok(TaskCommand::RequestExtension {
             extension_id,
             proposed_deadline: dto::deadline("proposed_deadline", &value.proposed_deadline)?,
@@ -202,7 +211,7 @@ pub async fn approve_extension(
     let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
         Ok(TaskCommand::ApproveExtension {
             extension_id: ExtensionId(extension_id),
             new_deadline: value.new_deadline.as_deref().map(|v| dto::deadline("new_deadline", v)).transpose()?,
@@ -228,7 +237,7 @@ pub async fn reject_extension(
     let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/rejection");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
         Ok(TaskCommand::RejectExtension {
             extension_id: ExtensionId(extension_id),
             reason: dto::text("reason", &value.reason)?,
@@ -252,7 +261,7 @@ pub async fn report_completion(
 ) -> Result<Response, ApiError> {
     let route = format!("POST /v1/tasks/{task_id}/completion");
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
         Ok(TaskCommand::ReportCompletion {
             as_of: dto::date("as_of", &value.as_of)?,
             summary: dto::text("summary", &value.summary)?,
@@ -276,7 +285,7 @@ pub async fn confirm_completion(
     let route = format!("POST /v1/tasks/{task_id}/completion/confirmation");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
         Ok(TaskCommand::ConfirmCompletion {
             basis: dto::documents("basis", &value.basis)?,
             note: dto::optional_text("note", value.note.as_deref())?,
@@ -374,7 +383,7 @@ pub async fn transfer(
     let route = format!("POST /v1/tasks/{task_id}/transfer");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
         Ok(TaskCommand::Transfer {
             to_unit: dto::unit("to_unit", &value.to_unit)?,
             reason: dto::text("reason", &value.reason)?,
@@ -398,7 +407,7 @@ async fn decision(
     let route = format!("POST /v1/tasks/{task_id}/{route_suffix}");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move |_| {
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
         Ok(make(
             dto::text("reason", &value.reason)?,
             dto::documents("basis", &value.basis)?,
@@ -408,7 +417,8 @@ async fn decision(
     .await
 }
 
-/// The common path of every command on an existing task.
+/// The common path of every command on an existing task. `make_command` builds the command from the request once
+/// the task is known to exist and `If-Match` holds.
 #[allow(clippy::too_many_arguments)]
 async fn run_task_command(
     state: &AppState,
@@ -418,31 +428,58 @@ async fn run_task_command(
     raw: &[u8],
     task_id: TaskId,
     subject_id: String,
-    make_command: impl FnOnce(&Task) -> Result<TaskCommand, domain::error::DomainError>,
+    make_command: impl FnOnce() -> Result<TaskCommand, domain::error::DomainError>,
 ) -> Result<Response, ApiError> {
     let context = CommandContext { actor, fingerprint: fingerprint(route, raw), headers };
-    if let Some(outcome) = state.ledger.replay(&context).await? {
-        return Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")));
-    }
-    let task = state
-        .ledger
-        .current_task(task_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
-    check_if_match(&context, task.version)?;
-    if let Some((plan, _)) = state.plans.current(state.ledger.store(), task.plan_id).await? {
+    // The ledger may decide twice (see `Ledger::decide_on_task`); the command is made once.
+    let mut make_command = Some(make_command);
+    let mut command = None;
+    let outcome = match require_plan_not_frozen(state, task_id).await {
+        Ok(()) => {
+            state
+                .ledger
+                .decide_on_task(&context, task_id, subject_id, |task| {
+                    let task = task.ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
+                    check_if_match(&context, task.version)?;
+                    let command = command.get_or_insert_with(|| make_command.take().expect("made once, then kept")());
+                    Ok(task::decide(task, command.clone()?, &context.actor)?)
+                })
+                .await
+        }
+        Err(refused) => Err(refused),
+    };
+    let outcome = or_replay(state, &context, outcome).await?;
+    Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")))
+}
+
+/// Refuses a task command while the task's plan is frozen (409, naming the freeze). The plan comes from the
+/// cached plan fold brought up to date (`plan_cache`); the task's plan from the cached task when there is one.
+async fn require_plan_not_frozen(state: &AppState, task_id: TaskId) -> Result<(), ApiError> {
+    let Some(plan_id) = state.ledger.plan_of_task(task_id).await? else {
+        return Ok(());
+    };
+    if let Some((plan, _)) = state.plans.current(state.ledger.store(), plan_id).await? {
         domain::oversight::require_not_frozen(&plan)?;
     }
-    let command = make_command(&task)?;
-    let events = task::decide(&task, command, &context.actor)?;
-    let stream_id = StreamId(task_id.stream_name());
-    let write = StreamWrite {
-        stream_id: stream_id.clone(),
-        expected_version: ExpectedVersion::Exact(task.version),
-        events: events.iter().map(|event| new_event(event, event.effective_date())).collect::<Result<_, _>>()?,
-    };
-    let outcome = state.ledger.append(&context, subject_id, stream_id, vec![write]).await?;
-    Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")))
+    Ok(())
+}
+
+/// A command refused before or at its append answers, if it carries an idempotency key that was used before,
+/// the first outcome (or 422 for another request under the same key): a retry of a command that succeeded must
+/// not fail because its decision no longer holds (its `If-Match` names the old version, the completion is already
+/// reported). The append itself answers replays of commands that still decide, so only refusals ask the store.
+async fn or_replay(
+    state: &AppState,
+    context: &CommandContext,
+    outcome: Result<AppendOutcome, ApiError>,
+) -> Result<AppendOutcome, ApiError> {
+    match outcome {
+        Ok(outcome) => Ok(outcome),
+        Err(error) => match state.ledger.replay(context).await? {
+            Some(first) => Ok(first),
+            None => Err(error),
+        },
+    }
 }
 
 pub(crate) fn context<T>(

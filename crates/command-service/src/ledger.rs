@@ -75,7 +75,8 @@ impl Ledger {
         &self.store
     }
 
-    /// The first answer to an idempotent command, if this key was used before.
+    /// The first answer to an idempotent command, if this key was used before. The append itself answers a replay
+    /// too; this is for a command refused before its append (its decision no longer holds on today's state).
     pub async fn replay(&self, context: &CommandContext) -> Result<Option<AppendOutcome>, ApiError> {
         let Some(idempotency) = idempotency(context) else {
             return Ok(None);
@@ -91,16 +92,82 @@ impl Ledger {
         subject_stream: StreamId,
         writes: Vec<StreamWrite>,
     ) -> Result<AppendOutcome, ApiError> {
+        Ok(self.append_request(context, subject_id, subject_stream, writes).await?)
+    }
+
+    /// Decides a command on a task and appends its events with the task's version as the expected version.
+    ///
+    /// The decision is made first on the task's cached fold, without reading the store: the expected version makes
+    /// the store refuse the append if the stream has moved since (another process appended to it). Whatever
+    /// refuses a decision made on the cache (`decide` itself or the store's version check) is therefore not final:
+    /// the task is brought up to date from the store and the command decided once more, and that answer stands.
+    /// After the
+    /// append the task is evolved with the decided events themselves, as the store recorded them, so that the next
+    /// command on it need not read them back.
+    pub async fn decide_on_task(
+        &self,
+        context: &CommandContext,
+        task_id: TaskId,
+        subject_id: String,
+        mut decide: impl FnMut(Option<&Task>) -> Result<Vec<TaskEvent>, ApiError>,
+    ) -> Result<AppendOutcome, ApiError> {
+        let stream_id = StreamId(task_id.stream_name());
+        // Taken out of the cache while the command runs, so that evolving it never clones it.
+        let cached = self.cached_tasks().remove(&task_id);
+        let (mut task, mut from_cache) = match cached {
+            Some(cached) => (Some(Arc::unwrap_or_clone(cached)), true),
+            None => (self.read_task(task_id, None).await?, false),
+        };
+        loop {
+            let decided = decide(task.as_ref()).and_then(|events| {
+                let version = task.as_ref().map_or(0, |task| task.version);
+                Ok((new_task_write(&stream_id, version, &events)?, events))
+            });
+            let attempt = match decided {
+                Ok((write, events)) => self
+                    .append_request(context, subject_id.clone(), stream_id.clone(), vec![write])
+                    .await
+                    .map(|outcome| (outcome, events))
+                    .map_err(ApiError::from),
+                Err(error) => Err(error),
+            };
+            match attempt {
+                Ok((outcome, events)) => {
+                    if !outcome.replayed {
+                        task = evolve_with_appended(task, &events, &outcome, &context.actor);
+                    }
+                    if let Some(task) = task {
+                        self.cache_task(task_id, Arc::new(task));
+                    }
+                    return Ok(outcome);
+                }
+                // The store's own failures are final: the append may have committed.
+                Err(error) if from_cache && !matches!(error, ApiError::Unavailable(_) | ApiError::Internal(_)) => {
+                    task = self.read_task(task_id, task).await?;
+                    from_cache = false;
+                }
+                Err(error) => {
+                    if let Some(task) = task {
+                        self.cache_task(task_id, Arc::new(task));
+                    }
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    async fn append_request(
+        &self,
+        context: &CommandContext,
+        subject_id: String,
+        subject_stream: StreamId,
+        writes: Vec<StreamWrite>,
+    ) -> Result<AppendOutcome, event_store::AppendError> {
         let request = AppendRequest {
             command_id: Uuid::now_v7(),
             correlation_id: context.headers.correlation_id,
             causation_id: context.headers.causation_id,
-            actor: event_store::Actor {
-                id: context.actor.id.clone(),
-                name: context.actor.name.clone(),
-                unit: context.actor.unit.to_string(),
-                role: context.actor.role.to_string(),
-            },
+            actor: store_actor(&context.actor),
             idempotency: idempotency(context),
             subject_id,
             subject_stream,
@@ -132,7 +199,7 @@ impl Ledger {
             metrics::gauge!("taskledger_log_head_position").set(appended.last_position as f64);
             tracing::debug!(subject_id = %appended.subject_id, position = appended.last_position, n_events, "command appended");
         }
-        Ok(result?)
+        result
     }
 
     pub async fn plan_events(&self, plan_id: PlanId) -> Result<Vec<(PlanEvent, RecordedEvent)>, ApiError> {
@@ -161,37 +228,44 @@ impl Ledger {
         Ok(self.current_task(task_id).await?.map(Arc::unwrap_or_clone))
     }
 
-    /// The task as it stands now, for deciding a command: the cached fold plus the events appended since.
+    /// The plan a task belongs to (it never changes), from the cached fold when there is one.
+    pub async fn plan_of_task(&self, task_id: TaskId) -> Result<Option<PlanId>, ApiError> {
+        if let Some(task) = self.cached_tasks().get(&task_id) {
+            return Ok(Some(task.plan_id));
+        }
+        Ok(self.current_task(task_id).await?.map(|task| task.plan_id))
+    }
+
+    /// The task as it stands now: the cached fold plus the events appended since.
     pub async fn current_task(&self, task_id: TaskId) -> Result<Option<Arc<Task>>, ApiError> {
         // Taken out of the cache while it is brought up to date, so that evolving it never clones it.
-        let cached = self.cached_tasks().remove(&task_id);
-        let after_version = cached.as_ref().map_or(0, |task| task.version);
+        let cached = self.cached_tasks().remove(&task_id).map(Arc::unwrap_or_clone);
+        let task = self.read_task(task_id, cached).await?.map(Arc::new);
+        if let Some(task) = &task {
+            self.cache_task(task_id, task.clone());
+        }
+        Ok(task)
+    }
+
+    /// `task` (a fold of the task's first events, or `None` for none) evolved with the events stored after it.
+    /// When the store cannot be read, `task` goes back into the cache and the error is answered.
+    async fn read_task(&self, task_id: TaskId, task: Option<Task>) -> Result<Option<Task>, ApiError> {
+        let after_version = task.as_ref().map_or(0, |task| task.version);
         let appended = match self.store.read_stream(&StreamId(task_id.stream_name()), after_version).await {
             Ok(appended) => appended,
             Err(error) => {
-                if let Some(cached) = cached {
-                    self.cache_task(task_id, cached);
+                if let Some(task) = task {
+                    self.cache_task(task_id, Arc::new(task));
                 }
                 return Err(error.into());
             }
         };
-        let task = if appended.is_empty() {
-            cached
-        } else {
-            let mut task = cached.map(Arc::unwrap_or_clone);
-            for stored in &appended {
-                let event: TaskEvent = decode_event(stored).map_err(|reason| {
-                    ApiError::internal(format!(
-                        "event at position {} cannot be decoded: {reason}",
-                        stored.global_position
-                    ))
-                })?;
-                task = Task::evolve(task, &event, &recorded_of(stored));
-            }
-            task.map(Arc::new)
-        };
-        if let Some(task) = &task {
-            self.cache_task(task_id, task.clone());
+        let mut task = task;
+        for stored in &appended {
+            let event: TaskEvent = decode_event(stored).map_err(|reason| {
+                ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
+            })?;
+            task = Task::evolve(task, &event, &recorded_of(stored));
         }
         Ok(task)
     }
@@ -287,6 +361,48 @@ pub fn effective(event: &TaskEvent, filter: ViewFilter) -> bool {
     match (filter.as_of, event.effective_date()) {
         (Some(as_of), Some(date)) => date <= as_of,
         _ => true,
+    }
+}
+
+/// The stream write of a command on a task at `version`.
+fn new_task_write(stream_id: &StreamId, version: u64, events: &[TaskEvent]) -> Result<StreamWrite, ApiError> {
+    Ok(StreamWrite {
+        stream_id: stream_id.clone(),
+        expected_version: ExpectedVersion::Exact(version),
+        events: events.iter().map(|event| new_event(event, event.effective_date())).collect::<Result<_, _>>()?,
+    })
+}
+
+/// The task after its appended `events`, each with the provenance the store recorded: the positions of
+/// `outcome`, its `recorded_at` and the actor as [`store_actor`] hands it to the store.
+fn evolve_with_appended(
+    mut task: Option<Task>,
+    events: &[TaskEvent],
+    outcome: &AppendOutcome,
+    actor: &Actor,
+) -> Option<Task> {
+    let actor = store_actor(actor);
+    for (position, event) in (outcome.first_position..).zip(events) {
+        let recorded = Recorded {
+            position,
+            recorded_at: outcome.recorded_at,
+            actor_id: actor.id.clone(),
+            actor_name: actor.name.clone(),
+            actor_unit: actor.unit.clone(),
+            actor_role: actor.role.clone(),
+        };
+        task = Task::evolve(task, event, &recorded);
+    }
+    task
+}
+
+/// The actor as the store records it.
+fn store_actor(actor: &Actor) -> event_store::Actor {
+    event_store::Actor {
+        id: actor.id.clone(),
+        name: actor.name.clone(),
+        unit: actor.unit.to_string(),
+        role: actor.role.to_string(),
     }
 }
 

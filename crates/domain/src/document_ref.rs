@@ -15,6 +15,7 @@
 //! are formatted with `deadline.rs`.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::ser::SerializeStruct;
@@ -546,27 +547,37 @@ fn classify_type_name(written: &str) -> Result<(WrittenType, String), DocumentRe
         return Ok((WrittenType::CongVan, "Công văn".to_owned()));
     }
     let folded = fold_for_search(written);
-    let coded_names =
-        TypeCode::ALL.into_iter().map(|type_code| (fold_for_search(type_code.name()), WrittenType::Coded(type_code)));
-    let other_names = [
-        ("ban sao y", WrittenType::Coded(TypeCode::SaoY)),
-        ("ban trich sao", WrittenType::Coded(TypeCode::TrichSao)),
-        ("ban sao luc", WrittenType::Coded(TypeCode::SaoLuc)),
-        ("cong van", WrittenType::CongVan),
-        ("van ban", WrittenType::Generic),
-        ("luat", WrittenType::Generic),
-        ("bo luat", WrittenType::Generic),
-        ("phap lenh", WrittenType::Generic),
-    ]
-    .map(|(name, written_type)| (name.to_owned(), written_type));
-    coded_names
-        .chain(other_names)
+    known_type_names()
+        .iter()
         .filter(|(name, _)| {
             folded == *name || folded.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with(' '))
         })
         .max_by_key(|(name, _)| name.len())
-        .map(|(_, written_type)| (written_type, written.to_owned()))
+        .map(|(_, written_type)| (*written_type, written.to_owned()))
         .ok_or_else(|| DocumentRefError::UnknownTypeName { name: written.to_owned() })
+}
+
+/// Every type name a reference may be written with, folded for comparison (see [`fold_for_search`]): the names
+/// of the coded types, then the others. Folded once per process.
+fn known_type_names() -> &'static [(String, WrittenType)] {
+    static NAMES: OnceLock<Vec<(String, WrittenType)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let coded_names = TypeCode::ALL
+            .into_iter()
+            .map(|type_code| (fold_for_search(type_code.name()), WrittenType::Coded(type_code)));
+        let other_names = [
+            ("ban sao y", WrittenType::Coded(TypeCode::SaoY)),
+            ("ban trich sao", WrittenType::Coded(TypeCode::TrichSao)),
+            ("ban sao luc", WrittenType::Coded(TypeCode::SaoLuc)),
+            ("cong van", WrittenType::CongVan),
+            ("van ban", WrittenType::Generic),
+            ("luat", WrittenType::Generic),
+            ("bo luat", WrittenType::Generic),
+            ("phap lenh", WrittenType::Generic),
+        ]
+        .map(|(name, written_type)| (name.to_owned(), written_type));
+        coded_names.chain(other_names).collect()
+    })
 }
 
 /// Splits the symbol of an administrative or legal-normative reference into type code and issuer.

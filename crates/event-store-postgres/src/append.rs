@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
-use event_store::canonical::canonical_json;
 use event_store::group_commit::BatchAppender;
 use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, StoreError, StreamId};
 use sqlx::postgres::PgPool;
@@ -189,7 +188,7 @@ async fn read_stored_state(connection: &mut PgConnection, lookups: &BatchLookups
 async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(), StoreError> {
     let n_events = plan.events.len();
     let mut columns = EventColumns::with_capacity(n_events);
-    for event in &plan.events {
+    for (event, canonical_payload) in plan.events.iter().zip(&plan.canonical_payloads) {
         columns.global_position.push(to_i64(event.global_position));
         columns.event_id.push(event.event_id);
         columns.stream_id.push(event.stream_id.as_str());
@@ -205,7 +204,7 @@ async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(
         columns.command_id.push(event.command_id);
         columns.correlation_id.push(event.correlation_id);
         columns.causation_id.push(event.causation_id);
-        columns.payload.push(canonical_json(&event.payload));
+        columns.payload.push(canonical_payload.as_str());
         columns.prev_hash.push(&event.prev_hash);
         columns.hash.push(&event.hash);
     }
@@ -268,7 +267,7 @@ struct EventColumns<'a> {
     command_id: Vec<Uuid>,
     correlation_id: Vec<Uuid>,
     causation_id: Vec<Option<Uuid>>,
-    payload: Vec<String>,
+    payload: Vec<&'a str>,
     prev_hash: Vec<&'a str>,
     hash: Vec<&'a str>,
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
-use event_store::canonical::{canonical_json, format_effective_date, format_recorded_at, parse_recorded_at};
+use event_store::canonical::{format_effective_date, format_recorded_at, parse_recorded_at};
 use event_store::group_commit::BatchAppender;
 use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, RecordedEvent, StoreError, StreamId};
 use sqlx::sqlite::{Sqlite, SqlitePool};
@@ -134,8 +134,10 @@ async fn read_stored_state(
 }
 
 async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Result<(), StoreError> {
-    for events in plan.events.chunks(ROWS_PER_INSERT) {
-        insert_events(connection, events).await?;
+    for (events, canonical_payloads) in
+        plan.events.chunks(ROWS_PER_INSERT).zip(plan.canonical_payloads.chunks(ROWS_PER_INSERT))
+    {
+        insert_events(connection, events, canonical_payloads).await?;
     }
     if !plan.idempotency_records.is_empty() {
         let mut outcomes = Vec::with_capacity(plan.idempotency_records.len());
@@ -162,13 +164,18 @@ async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Resu
     Ok(())
 }
 
-async fn insert_events(connection: &mut SqliteConnection, events: &[RecordedEvent]) -> Result<(), StoreError> {
+/// Inserts `events`, each with its payload's canonical text from `canonical_payloads` (in the same order).
+async fn insert_events(
+    connection: &mut SqliteConnection,
+    events: &[RecordedEvent],
+    canonical_payloads: &[String],
+) -> Result<(), StoreError> {
     let mut insert = QueryBuilder::<Sqlite>::new(
         "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
          effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
          causation_id, payload, prev_hash, hash) ",
     );
-    insert.push_values(events, |mut row, event| {
+    insert.push_values(events.iter().zip(canonical_payloads), |mut row, (event, canonical_payload)| {
         row.push_bind(to_i64(event.global_position))
             .push_bind(event.event_id.to_string())
             .push_bind(event.stream_id.as_str())
@@ -184,7 +191,7 @@ async fn insert_events(connection: &mut SqliteConnection, events: &[RecordedEven
             .push_bind(event.command_id.to_string())
             .push_bind(event.correlation_id.to_string())
             .push_bind(event.causation_id.map(|id| id.to_string()))
-            .push_bind(canonical_json(&event.payload))
+            .push_bind(canonical_payload.as_str())
             .push_bind(event.prev_hash.as_str())
             .push_bind(event.hash.as_str());
     });

@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::canonical::{self, canonical_bytes, chain_hash, truncate_to_micros};
+use crate::canonical::{self, canonical_envelope, canonical_json, chain_hash, truncate_to_micros};
 use crate::{
     AppendError, AppendOutcome, AppendRequest, ExpectedVersion, Idempotency, LogHead, RecordedEvent, StoreError,
     StreamId,
@@ -78,6 +78,9 @@ pub struct BatchPlan {
     pub replies: Vec<Result<AppendOutcome, AppendError>>,
     /// The events to insert, in position order, positions contiguous from the old head's position + 1.
     pub events: Vec<RecordedEvent>,
+    /// The RFC 8785 text of each event's payload, in the order of `events`: what the backends store, the very
+    /// text the hash covers (computed once for both).
+    pub canonical_payloads: Vec<String>,
     pub idempotency_records: Vec<NewIdempotencyRecord>,
     /// The head after the batch (unchanged when no event is written).
     pub head: LogHead,
@@ -148,12 +151,14 @@ pub fn plan_batch(batch: Vec<AppendRequest>, state: StoredState) -> Result<Batch
         idempotency_records: state.idempotency_records,
         used_event_ids: state.existing_event_ids,
         events: Vec::new(),
+        canonical_payloads: Vec::new(),
         new_idempotency_records: Vec::new(),
     };
     let replies = batch.into_iter().map(|request| planner.plan_request(request)).collect();
     Ok(BatchPlan {
         replies,
         events: planner.events,
+        canonical_payloads: planner.canonical_payloads,
         idempotency_records: planner.new_idempotency_records,
         head: planner.head,
         recorded_at: planner.recorded_at,
@@ -200,6 +205,7 @@ struct Planner {
     idempotency_records: HashMap<Uuid, IdempotencyRecord>,
     used_event_ids: HashSet<Uuid>,
     events: Vec<RecordedEvent>,
+    canonical_payloads: Vec<String>,
     new_idempotency_records: Vec<NewIdempotencyRecord>,
 }
 
@@ -247,9 +253,12 @@ impl Planner {
                     prev_hash: self.head.hash.clone(),
                     hash: String::new(),
                 };
-                recorded.hash = chain_hash(&recorded.prev_hash, &canonical_bytes(&recorded));
+                let canonical_payload = canonical_json(&recorded.payload);
+                let envelope = canonical_envelope(&recorded, &canonical_payload);
+                recorded.hash = chain_hash(&recorded.prev_hash, envelope.as_bytes());
                 self.head = LogHead { position: recorded.global_position, hash: recorded.hash.clone() };
                 self.events.push(recorded);
+                self.canonical_payloads.push(canonical_payload);
             }
             self.stream_versions.insert(stream.stream_id, stream_version);
         }

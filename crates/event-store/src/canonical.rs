@@ -10,13 +10,15 @@
 //! RFC 8785 (JSON Canonicalization Scheme), so that any language with a JCS library (or, for payloads of strings,
 //! integers, booleans and nulls, a plain sorted-keys compact JSON writer) can recompute it.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::format_description::FormatItem;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use crate::RecordedEvent;
+
+mod writer;
 
 /// The `prev_hash` of the event at position 1, and the head hash of an empty log: 32 zero bytes in hex.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,27 +29,55 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 ///
 /// `prev_hash` and `hash` are not part of the envelope; the chain adds them in [`chain_hash`].
 pub fn canonical_bytes(event: &RecordedEvent) -> Vec<u8> {
-    let envelope = json!({
-        "global_position": event.global_position,
-        "event_id": event.event_id.hyphenated().to_string(),
-        "stream_id": event.stream_id.as_str(),
-        "stream_version": event.stream_version,
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "effective_date": event.effective_date.map(format_effective_date),
-        "recorded_at": format_recorded_at(event.recorded_at),
-        "actor": {
-            "id": event.actor.id,
-            "name": event.actor.name,
-            "unit": event.actor.unit,
-            "role": event.actor.role,
-        },
-        "command_id": event.command_id.hyphenated().to_string(),
-        "correlation_id": event.correlation_id.hyphenated().to_string(),
-        "causation_id": event.causation_id.map(|id| id.hyphenated().to_string()),
-        "payload": event.payload,
-    });
-    canonical_json(&envelope).into_bytes()
+    canonical_envelope(event, &canonical_json(&event.payload)).into_bytes()
+}
+
+/// [`canonical_bytes`] as text, for an event whose payload's canonical text (`canonical_json(&event.payload)`) is
+/// already at hand, so that appending canonicalises each payload once for both the hash and the stored text.
+///
+/// The envelope is written directly, members in JCS order (their names are ASCII, so byte order is UTF-16 order).
+pub fn canonical_envelope(event: &RecordedEvent, canonical_payload: &str) -> String {
+    let mut out = String::with_capacity(canonical_payload.len() + 512);
+    out.push_str("{\"actor\":{\"id\":");
+    writer::write_str(&mut out, &event.actor.id);
+    out.push_str(",\"name\":");
+    writer::write_str(&mut out, &event.actor.name);
+    out.push_str(",\"role\":");
+    writer::write_str(&mut out, &event.actor.role);
+    out.push_str(",\"unit\":");
+    writer::write_str(&mut out, &event.actor.unit);
+    out.push_str("},\"causation_id\":");
+    match event.causation_id {
+        Some(causation_id) => write_uuid(&mut out, causation_id),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"command_id\":");
+    write_uuid(&mut out, event.command_id);
+    out.push_str(",\"correlation_id\":");
+    write_uuid(&mut out, event.correlation_id);
+    out.push_str(",\"effective_date\":");
+    match event.effective_date {
+        Some(date) => writer::write_str(&mut out, &format_effective_date(date)),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"event_id\":");
+    write_uuid(&mut out, event.event_id);
+    out.push_str(",\"event_type\":");
+    writer::write_str(&mut out, &event.event_type);
+    out.push_str(",\"global_position\":");
+    writer::write_u64(&mut out, event.global_position);
+    out.push_str(",\"payload\":");
+    out.push_str(canonical_payload);
+    out.push_str(",\"recorded_at\":");
+    writer::write_str(&mut out, &format_recorded_at(event.recorded_at));
+    out.push_str(",\"schema_version\":");
+    writer::write_u64(&mut out, u64::from(event.schema_version));
+    out.push_str(",\"stream_id\":");
+    writer::write_str(&mut out, event.stream_id.as_str());
+    out.push_str(",\"stream_version\":");
+    writer::write_u64(&mut out, event.stream_version);
+    out.push('}');
+    out
 }
 
 /// The RFC 8785 text of any JSON value. Backends store each payload in this form, so that the stored text is
@@ -56,9 +86,9 @@ pub fn canonical_bytes(event: &RecordedEvent) -> Vec<u8> {
 /// JCS writes every number as an IEEE 754 double would print in ECMAScript: integers beyond ±2^53 lose precision.
 /// Payloads should keep to I-JSON (RFC 7493) numbers.
 pub fn canonical_json(value: &Value) -> String {
-    // A `serde_json::Value` cannot hold NaN or infinities and its keys are valid strings, which are the only
-    // inputs the canonicaliser refuses, so this cannot fail.
-    serde_json_canonicalizer::to_string(value).expect("a serde_json::Value always has a canonical form")
+    let mut out = String::with_capacity(256);
+    writer::write_value(&mut out, value);
+    out
 }
 
 /// `SHA-256(prev_hash as 32 raw bytes || canonical)`, in lowercase hex.
@@ -114,6 +144,13 @@ const RECORDED_AT_FORMAT: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 const EFFECTIVE_DATE_FORMAT: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+/// A UUID as a JCS string: lowercase hyphenated digits need no escaping.
+fn write_uuid(out: &mut String, id: uuid::Uuid) {
+    out.push('"');
+    out.push_str(id.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+    out.push('"');
+}
 
 #[cfg(test)]
 mod tests;

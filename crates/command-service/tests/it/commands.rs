@@ -194,6 +194,75 @@ async fn the_whole_lifecycle_is_reachable() {
     let answer =
         post(format!("/v1/tasks/{second_id}/cancellation"), planner.clone(), json!({"reason": "Điều chỉnh"})).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+
+    for task_id in [&task_id, &second_id] {
+        let (cached, stored) = app.cached_and_stored_task(task_id).await;
+        assert_eq!(cached, stored, "the command path's fold is the store's");
+    }
+}
+
+#[tokio::test]
+async fn a_decision_on_a_stale_cache_is_made_again_on_the_store() {
+    let app = sqlite_app().await;
+    let other = app.other_process();
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let uri = format!("/v1/tasks/{task_id}/reports");
+    assert_eq!(app.file_report(&task_id, "2024-04-15", "Lần 1").await.status, StatusCode::CREATED);
+    let answer = other.file_report(&task_id, "2024-04-16", "Lần 2").await;
+    assert_eq!(answer.body["version"], 3, "{:?}", answer.body);
+
+    let answer = app.file_report(&task_id, "2024-04-17", "Lần 3").await;
+    assert_eq!(answer.status, StatusCode::CREATED, "the other process's report is read, not a conflict");
+    assert_eq!(answer.body["version"], 4);
+    let body = report_body("2024-04-18", "Lần 4").to_string().into_bytes();
+    let answer = other.send(Method::POST, &uri, Some(&other.reporter()), Some(body), &[("if-match", "\"4\"")]).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "If-Match is checked against the store: {:?}", answer.body);
+    assert_eq!(answer.body["version"], 5);
+
+    let cancellation = format!("/v1/tasks/{task_id}/cancellation");
+    let answer =
+        other.request(Method::POST, &cancellation, Some(&other.planner()), Some(json!({"reason": "Dừng"}))).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+    let head = app.head_position().await;
+    let answer = app.file_report(&task_id, "2024-04-19", "Lần 5").await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "the cancellation is seen: {:?}", answer.body);
+    assert_eq!(app.head_position().await, head);
+
+    for process in [&app, &other] {
+        let (cached, stored) = process.cached_and_stored_task(&task_id).await;
+        assert_eq!(cached, stored);
+        assert_eq!(cached.version, 6);
+    }
+}
+
+#[tokio::test]
+async fn a_retry_answers_the_first_result_even_where_its_decision_no_longer_holds() {
+    let app = sqlite_app().await;
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let key = uuid::Uuid::now_v7().to_string();
+    let uri = format!("/v1/tasks/{task_id}/reports");
+    let body = report_body("2024-04-15", "Đã khảo sát").to_string().into_bytes();
+    let headers = [("idempotency-key", key.as_str()), ("if-match", "\"1\"")];
+    let first = app.send(Method::POST, &uri, Some(&app.reporter()), Some(body.clone()), &headers).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let head = app.head_position().await;
+    let second = app.send(Method::POST, &uri, Some(&app.reporter()), Some(body), &headers).await;
+    assert_eq!(second.status, StatusCode::CREATED, "If-Match \"1\" no longer holds: {:?}", second.body);
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.headers["idempotency-replayed"], "true");
+    assert_eq!(app.head_position().await, head);
+
+    let completion = format!("/v1/tasks/{task_id}/completion");
+    let body = json!({"as_of": "2024-05-01", "summary": "Xong"}).to_string().into_bytes();
+    let key = uuid::Uuid::now_v7().to_string();
+    let headers = [("idempotency-key", key.as_str())];
+    let first = app.send(Method::POST, &completion, Some(&app.reporter()), Some(body.clone()), &headers).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let second = app.send(Method::POST, &completion, Some(&app.reporter()), Some(body), &headers).await;
+    assert_eq!(second.status, StatusCode::CREATED, "completion is already reported: {:?}", second.body);
+    assert_eq!(second.body, first.body);
 }
 
 #[tokio::test]

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
+use command_service::ledger::Ledger;
 use command_service::{AppState, ServiceConfig};
 use domain::actor::{Actor, Role};
+use domain::ids::TaskId;
+use domain::task::Task;
 use domain::unit_code::UnitCode;
 use event_store::EventStore;
 use serde_json::{json, Value};
@@ -53,6 +56,27 @@ impl TestApp {
         if let Some(database) = self.database {
             database.drop_database().await;
         }
+    }
+
+    /// Another command service over the same store with the same token key, as a second process would be: it has
+    /// a cache of its own. The original keeps the store's files.
+    pub fn other_process(&self) -> TestApp {
+        let state = AppState { ledger: Ledger::new(self.store.clone()), ..self.state.clone() };
+        TestApp {
+            router: command_service::router(state.clone()),
+            state,
+            store: self.store.clone(),
+            _dir: None,
+            database: None,
+        }
+    }
+
+    /// The task as this process's command path holds it, beside a fold of the store by a fresh ledger.
+    pub async fn cached_and_stored_task(&self, task_id: &str) -> (Task, Task) {
+        let task_id = TaskId(uuid::Uuid::parse_str(task_id).unwrap());
+        let cached = self.state.ledger.current_task(task_id).await.unwrap().expect("the task exists");
+        let stored = Ledger::new(self.store.clone()).current_task(task_id).await.unwrap().expect("the task exists");
+        (Arc::unwrap_or_clone(cached), Arc::unwrap_or_clone(stored))
     }
 
     pub fn token(&self, role: Role, unit: &str) -> String {

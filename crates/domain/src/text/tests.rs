@@ -146,6 +146,17 @@ proptest! {
     }
 
     #[test]
+    fn normalize_composes_what_is_not_composed(input in vietnamese_text(), any_text in any::<String>()) {
+        for input in [input, any_text] {
+            let decomposed: String = input.nfd().collect();
+            let composed_first: String = input.nfc().collect();
+            prop_assert_eq!(normalize(&decomposed), normalize(&composed_first));
+            prop_assert_eq!(normalize(&input), normalize(&composed_first));
+            prop_assert_eq!(normalize_single_line(&decomposed), normalize_single_line(&composed_first));
+        }
+    }
+
+    #[test]
     fn fold_for_search_is_idempotent(input in any::<String>()) {
         let once = fold_for_search(&input);
         prop_assert_eq!(fold_for_search(&once), once);

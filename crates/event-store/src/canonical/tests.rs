@@ -1,6 +1,7 @@
 //! The worked example of `docs/event-hash-chain.md`, asserted here so that the document cannot drift from the
 //! code, and the formats of the envelope's members.
 
+use proptest::prelude::*;
 use serde_json::json;
 use time::macros::{date, datetime};
 use uuid::uuid;
@@ -149,4 +150,131 @@ fn payloads_are_stored_in_jcs_form() {
     let payload: serde_json::Value =
         serde_json::from_str(r#"{ "b": 1.50, "a": [true, null, "x\u0041"], "é": 1e3 }"#).expect("valid JSON");
     assert_eq!(canonical_json(&payload), r#"{"a":[true,null,"xA"],"b":1.5,"é":1000}"#);
+}
+
+/// The envelope as first specified: a `serde_json::Value` canonicalised by `serde_json_canonicalizer`, the
+/// reference that [`canonical_envelope`] must match byte for byte.
+fn reference_canonical_bytes(event: &RecordedEvent) -> Vec<u8> {
+    let envelope = json!({
+        "global_position": event.global_position,
+        "event_id": event.event_id.hyphenated().to_string(),
+        "stream_id": event.stream_id.as_str(),
+        "stream_version": event.stream_version,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "effective_date": event.effective_date.map(format_effective_date),
+        "recorded_at": format_recorded_at(event.recorded_at),
+        "actor": {
+            "id": event.actor.id,
+            "name": event.actor.name,
+            "unit": event.actor.unit,
+            "role": event.actor.role,
+        },
+        "command_id": event.command_id.hyphenated().to_string(),
+        "correlation_id": event.correlation_id.hyphenated().to_string(),
+        "causation_id": event.causation_id.map(|id| id.hyphenated().to_string()),
+        "payload": event.payload,
+    });
+    serde_json_canonicalizer::to_vec(&envelope).expect("a Value has a canonical form")
+}
+
+/// Any text, with a bias towards what needs care: controls, quotes, backslashes, Vietnamese, characters beyond
+/// the Basic Multilingual Plane and just below it (where UTF-16 and UTF-8 orders differ).
+fn any_text() -> impl Strategy<Value = String> {
+    let tricky = prop_oneof![
+        Just('"'),
+        Just('\\'),
+        Just('/'),
+        Just('\u{7f}'),
+        Just('\u{2028}'),
+        Just('ệ'),
+        Just('\u{e000}'),
+        Just('\u{ffff}'),
+        Just('😀'),
+        Just('\u{10ffff}'),
+        (0_u32..0x20).prop_map(|code| char::from_u32(code).expect("a control is a char")),
+    ];
+    prop::collection::vec(prop_oneof![3 => any::<char>(), 2 => tricky, 3 => prop::char::range('a', 'e')], 0..8)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+fn any_number() -> impl Strategy<Value = serde_json::Number> {
+    prop_oneof![
+        any::<i64>().prop_map(serde_json::Number::from),
+        any::<u64>().prop_map(serde_json::Number::from),
+        (-(1_i64 << 54)..(1_i64 << 54)).prop_map(serde_json::Number::from),
+        (0_u64..1000).prop_map(serde_json::Number::from),
+        any::<f64>().prop_filter_map("finite", serde_json::Number::from_f64),
+        (-1e6_f64..1e6).prop_filter_map("finite", serde_json::Number::from_f64),
+        prop::sample::select(vec![0.0, -0.0, 1e21, 1e-7, 5e-324, 1.5, 9007199254740993.0])
+            .prop_filter_map("finite", serde_json::Number::from_f64),
+    ]
+}
+
+fn any_json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any_number().prop_map(serde_json::Value::Number),
+        any_text().prop_map(serde_json::Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+            prop::collection::vec((any_text(), inner), 0..6)
+                .prop_map(|members| serde_json::Value::Object(members.into_iter().collect())),
+        ]
+    })
+}
+
+prop_compose! {
+    fn any_event()(
+        payload in any_json(),
+        texts in prop::array::uniform6(any_text()),
+        numbers in (any::<u64>(), any::<u64>(), any::<u32>(), 0_u64..1_000_000),
+        ids in prop::array::uniform4(any::<u128>()),
+        causation in any::<bool>(),
+        day in 0_i32..100_000,
+        micros in 0_i64..4_000_000_000_000_000,
+    ) -> RecordedEvent {
+        let [actor_id, actor_name, actor_unit, actor_role, stream_id, event_type] = texts;
+        let (global_position, stream_version, schema_version, small_position) = numbers;
+        let [event_id, command_id, correlation_id, causation_id] = ids.map(uuid::Uuid::from_u128);
+        let effective_date = (day % 3 != 0).then(|| date!(2000 - 01 - 01) + time::Duration::days(i64::from(day)));
+        RecordedEvent {
+            global_position: if causation { small_position } else { global_position },
+            event_id,
+            stream_id: StreamId(stream_id),
+            stream_version,
+            event_type,
+            schema_version,
+            effective_date,
+            recorded_at: OffsetDateTime::UNIX_EPOCH + time::Duration::microseconds(micros),
+            actor: Actor { id: actor_id, name: actor_name, unit: actor_unit, role: actor_role },
+            command_id,
+            correlation_id,
+            causation_id: causation.then_some(causation_id),
+            payload,
+            prev_hash: GENESIS_HASH.to_owned(),
+            hash: String::new(),
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn canonical_json_writes_what_the_reference_canonicaliser_writes(value in any_json()) {
+        let expected = serde_json_canonicalizer::to_string(&value).expect("a Value has a canonical form");
+        prop_assert_eq!(canonical_json(&value), expected);
+    }
+
+    #[test]
+    fn canonical_envelope_writes_what_the_reference_canonicaliser_writes(event in any_event()) {
+        let expected = reference_canonical_bytes(&event);
+        prop_assert_eq!(canonical_bytes(&event), expected.clone());
+        let canonical_payload = canonical_json(&event.payload);
+        prop_assert_eq!(canonical_envelope(&event, &canonical_payload).into_bytes(), expected);
+    }
 }
