@@ -15,7 +15,7 @@ use domain::document_ref::DocumentRef;
 use domain::ids::{PlanId, TaskId};
 use domain::plan::PlanEvent;
 use domain::task::{ReportContent, TaskEvent};
-use event_store::RecordedEvent;
+use event_store::{RecordedEvent, StreamId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -156,18 +156,21 @@ pub async fn task_with_indicators_events(
     state: &AppState,
     task_id: TaskId,
 ) -> Result<(PlanId, Vec<RecordedEvent>), ApiError> {
-    let events = state.ledger.task_events(task_id).await?;
-    let task = crate::ledger::fold_task(&events, ViewFilter::default())
+    // The task's plan from the command path's cached fold, its nodes from the cached plan: a history request reads
+    // the streams it shows and no other.
+    let plan_id = state
+        .ledger
+        .plan_of_task(task_id)
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
-    let mut stored: Vec<RecordedEvent> = events.into_iter().map(|(_, recorded)| recorded).collect();
-    if let Some((plan, _)) = state.ledger.load_plan(task.plan_id, ViewFilter::default()).await? {
+    let mut stored = state.ledger.store().read_stream(&StreamId(task_id.stream_name()), 0).await?;
+    if let Some((plan, _)) = state.plans.current(state.ledger.store(), plan_id).await? {
         for indicator in plan.nodes.iter().filter(|node| node.parent_id == Some(task_id)) {
-            let indicator_events = state.ledger.task_events(indicator.task_id).await?;
-            stored.extend(indicator_events.into_iter().map(|(_, recorded)| recorded));
+            stored.extend(state.ledger.store().read_stream(&StreamId(indicator.task_id.stream_name()), 0).await?);
         }
     }
     stored.sort_by_key(|event| event.global_position);
-    Ok((task.plan_id, stored))
+    Ok((plan_id, stored))
 }
 
 /// The events of a plan and of all its nodes, in log order.
