@@ -2,6 +2,10 @@
 //! with who recorded it, when, why and on which documents, and with corrections and extension decisions shown
 //! next to what they correct or decide. Also the exports of that history as JSON or CSV.
 //!
+//! A task's history also holds its reminder log (the stream `reminders-<task_id>`, see `domain::reminder`): every
+//! reminder the notification service sent, failed to deliver or skipped, with a summary in Vietnamese, in log
+//! order among the task's own events.
+//!
 //! `entries` turns stored events into [`HistoryEntry`]s; `audit` reuses it for the audit search, `diff` for the
 //! events between two points.
 
@@ -14,6 +18,7 @@ use axum::Json;
 use domain::document_ref::DocumentRef;
 use domain::ids::{PlanId, TaskId};
 use domain::plan::PlanEvent;
+use domain::reminder::{reminder_stream_id, task_of_reminder_stream, ReminderEvent, REMINDER_STREAM_PREFIX};
 use domain::task::{ReportContent, TaskEvent};
 use event_store::{RecordedEvent, StreamId};
 use serde::{Deserialize, Serialize};
@@ -44,8 +49,11 @@ pub struct HistoryEntry {
     pub command_id: Uuid,
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
-    /// The task or indicator the event is about, for task events.
+    /// The task or indicator the event is about, for task and reminder events.
     pub task_id: Option<Uuid>,
+    /// What happened, in Vietnamese, where the event type and reason do not say it: a reminder's
+    /// "Đã nhắc hạn sắp đến qua email tới SO-KHCN (lần 1)".
+    pub summary: Option<String>,
     /// Why: a correction's or a decision's reason, an approval's note.
     pub reason: Option<String>,
     /// The documents the event cites: a decision's basis, a report's evidence, as written.
@@ -113,8 +121,8 @@ pub enum Format {
     Csv,
 }
 
-/// Every event of a task and of its indicators, in order, with provenance, reasons, documents and hashes;
-/// `format=csv` exports the same as CSV.
+/// Every event of a task and of its indicators, in order, with provenance, reasons, documents and hashes, their
+/// reminder logs included (reminders sent, failed and skipped); `format=csv` exports the same as CSV.
 #[utoipa::path(get, path = "/v1/tasks/{task_id}/history", tag = "queries", params(("task_id" = Uuid, Path), ExportQuery),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn get_task_history(
@@ -151,7 +159,7 @@ pub async fn get_plan_history(
     Ok(export(entries, format, &format!("plan-{plan_id}-history")))
 }
 
-/// The events of a task and its indicators in log order, with the task's plan.
+/// The events of a task and its indicators in log order, their reminder logs included, with the task's plan.
 pub async fn task_with_indicators_events(
     state: &AppState,
     task_id: TaskId,
@@ -163,10 +171,10 @@ pub async fn task_with_indicators_events(
         .plan_of_task(task_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
-    let mut stored = state.ledger.store().read_stream(&StreamId(task_id.stream_name()), 0).await?;
+    let mut stored = node_events(state, task_id).await?;
     if let Some((plan, _)) = state.plans.current(state.ledger.store(), plan_id).await? {
         for indicator in plan.nodes.iter().filter(|node| node.parent_id == Some(task_id)) {
-            stored.extend(state.ledger.store().read_stream(&StreamId(indicator.task_id.stream_name()), 0).await?);
+            stored.extend(node_events(state, indicator.task_id).await?);
         }
     }
     stored.sort_by_key(|event| event.global_position);
@@ -186,9 +194,17 @@ pub async fn plan_events(state: &AppState, plan_id: PlanId) -> Result<Vec<Record
         .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} not found")))?;
     let mut stored: Vec<RecordedEvent> = plan_events.into_iter().map(|(_, recorded)| recorded).collect();
     for node in &plan.nodes {
-        stored.extend(state.ledger.task_events(node.task_id).await?.into_iter().map(|(_, recorded)| recorded));
+        stored.extend(node_events(state, node.task_id).await?);
     }
     stored.sort_by_key(|event| event.global_position);
+    Ok(stored)
+}
+
+/// The events of one task or indicator, then those of its reminder log (not in log order together).
+async fn node_events(state: &AppState, task_id: TaskId) -> Result<Vec<RecordedEvent>, ApiError> {
+    let store = state.ledger.store();
+    let mut stored = store.read_stream(&StreamId(task_id.stream_name()), 0).await?;
+    stored.extend(store.read_stream(&StreamId(reminder_stream_id(task_id)), 0).await?);
     Ok(stored)
 }
 
@@ -208,6 +224,10 @@ pub fn entries(events: &[RecordedEvent]) -> Vec<HistoryEntry> {
             } else if event.stream_id.as_str().starts_with("plan-") {
                 if let Ok(plan_event) = decode_event::<PlanEvent>(event) {
                     describe_plan_event(&mut entry, &plan_event);
+                }
+            } else if event.stream_id.as_str().starts_with(REMINDER_STREAM_PREFIX) {
+                if let Ok(reminder_event) = decode_event::<ReminderEvent>(event) {
+                    describe_reminder_event(&mut entry, &reminder_event);
                 }
             }
             entry
@@ -235,7 +255,13 @@ pub fn bare_entry(event: &RecordedEvent) -> HistoryEntry {
         command_id: event.command_id,
         correlation_id: event.correlation_id,
         causation_id: event.causation_id,
-        task_id: event.stream_id.as_str().strip_prefix("task-").and_then(|id| Uuid::try_parse(id).ok()),
+        task_id: event
+            .stream_id
+            .as_str()
+            .strip_prefix("task-")
+            .and_then(|id| Uuid::try_parse(id).ok())
+            .or_else(|| task_of_reminder_stream(event.stream_id.as_str()).map(|task_id| task_id.0)),
+        summary: None,
         reason: None,
         basis: Vec::new(),
         report_id: None,
@@ -337,7 +363,81 @@ fn describe_plan_event(entry: &mut HistoryEntry, event: &PlanEvent) {
             entry.reason = Some(unfrozen.reason.as_str().to_owned());
             entry.basis = cited(&unfrozen.basis);
         }
+        PlanEvent::ReportRequested(requested) => {
+            entry.reason = (!requested.note.is_empty()).then(|| requested.note.clone());
+            entry.basis = cited(&requested.basis);
+        }
+        PlanEvent::ReportRequestWithdrawn(withdrawn) => entry.reason = Some(withdrawn.reason.as_str().to_owned()),
         PlanEvent::TaskRegistered(_) | PlanEvent::ReportIssued(_) => {}
+    }
+}
+
+/// A reminder's summary; a failure's error or a skip's reason is also the entry's reason.
+fn describe_reminder_event(entry: &mut HistoryEntry, event: &ReminderEvent) {
+    match event {
+        ReminderEvent::ReminderSent(sent) => {
+            let mut summary = format!(
+                "Đã {} qua {} tới {} (lần {})",
+                reminder_action(&sent.kind),
+                channel_name(&sent.channel),
+                sent.recipient,
+                sent.attempt
+            );
+            if sent.late {
+                summary.push_str(", gửi muộn");
+            }
+            if sent.digest {
+                summary.push_str(", trong bản tổng hợp");
+            }
+            entry.summary = Some(summary);
+        }
+        ReminderEvent::ReminderFailed(failed) => {
+            let next = match (failed.dead_lettered, failed.retry_at) {
+                (true, _) => "đã chuyển sang hàng chờ xử lý lỗi".to_owned(),
+                (false, Some(retry_at)) => format!("sẽ thử lại lúc {}", vietnam_time(retry_at)),
+                (false, None) if failed.permanent => "lỗi không thể thử lại".to_owned(),
+                (false, None) => "không thử lại".to_owned(),
+            };
+            entry.summary = Some(format!(
+                "Không gửi được {} qua {} tới {} (lần {}): {}; {next}",
+                reminder_action(&failed.kind),
+                channel_name(&failed.channel),
+                failed.recipient,
+                failed.attempt,
+                failed.error
+            ));
+            entry.reason = Some(failed.error.clone());
+        }
+        ReminderEvent::ReminderSkipped(skipped) => {
+            let recipient = skipped.recipient.as_ref().map(|recipient| format!(" tới {recipient}")).unwrap_or_default();
+            let detail = if skipped.detail.is_empty() { String::new() } else { format!(" ({})", skipped.detail) };
+            entry.summary = Some(format!(
+                "Không {}{recipient}: {}{detail}",
+                reminder_action(&skipped.kind),
+                skipped.reason.vietnamese()
+            ));
+            entry.reason = Some(skipped.reason.as_str().to_owned());
+        }
+    }
+}
+
+/// What a reminder of this kind does, after "Đã" or "Không".
+fn reminder_action(kind: &str) -> String {
+    match kind {
+        "deadline_approaching" => "nhắc hạn sắp đến".to_owned(),
+        "due_today" => "nhắc hạn hôm nay".to_owned(),
+        "overdue" => "nhắc việc quá hạn".to_owned(),
+        "escalation" => "báo việc quá hạn lên cấp trên".to_owned(),
+        "report_due" => "nhắc hạn báo cáo".to_owned(),
+        other => format!("nhắc ({other})"),
+    }
+}
+
+fn channel_name(channel: &str) -> &str {
+    match channel {
+        "feed" => "bảng tin",
+        "nats" => "NATS",
+        other => other,
     }
 }
 
@@ -386,7 +486,7 @@ pub fn export(entries: Vec<HistoryEntry>, format: Format, name: &str) -> Respons
 }
 
 /// The CSV columns of an export.
-pub const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 20] = [
     "position",
     "recorded_at",
     "stream_id",
@@ -406,6 +506,7 @@ pub const CSV_HEADER: [&str; 19] = [
     "payload",
     "prev_hash",
     "hash",
+    "summary",
 ];
 
 pub fn csv(entries: &[HistoryEntry]) -> String {
@@ -434,6 +535,7 @@ pub fn csv(entries: &[HistoryEntry]) -> String {
                 entry.payload.to_string(),
                 entry.prev_hash.clone(),
                 entry.hash.clone(),
+                entry.summary.clone().unwrap_or_default(),
             ]
             .into_iter(),
         );

@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod oversight;
 pub mod plan_cache;
 pub mod queries;
+pub mod report_requests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +128,14 @@ pub fn api_routes(state: AppState) -> Router {
         .route("/v1/plans/{plan_id}/freeze", post(oversight::freeze))
         .route("/v1/plans/{plan_id}/unfreeze", post(oversight::unfreeze))
         .route("/v1/plans/{plan_id}/issued-reports", post(oversight::issue_report).get(oversight::list_issued_reports))
+        .route(
+            "/v1/plans/{plan_id}/report-requests",
+            post(report_requests::request_reports).get(report_requests::list_report_requests),
+        )
+        .route(
+            "/v1/plans/{plan_id}/report-requests/{request_id}/withdrawal",
+            post(report_requests::withdraw_report_request),
+        )
         .route(
             "/v1/plans/{plan_id}/issued-reports/{issued_report_id}/verification",
             get(oversight::verify_issued_report),

@@ -103,11 +103,16 @@ pub(super) fn from_proto(payload: &Payload) -> Result<TaskEvent, ConvertError> {
         | Payload::TaskRegistered(_)
         | Payload::PlanFrozen(_)
         | Payload::PlanUnfrozen(_)
-        | Payload::ReportIssued(_) => {
+        | Payload::ReportIssued(_)
+        | Payload::ReportRequested(_)
+        | Payload::ReportRequestWithdrawn(_) => {
             return Err(ConvertError::invalid("payload", "a plan event is not a task event"));
         }
         Payload::RecordsRead(_) => {
             return Err(ConvertError::invalid("payload", "an access event is not a task event"));
+        }
+        Payload::ReminderSent(_) | Payload::ReminderFailed(_) | Payload::ReminderSkipped(_) => {
+            return Err(ConvertError::invalid("payload", "a reminder event is not a task event"));
         }
         Payload::TaskAssigned(message) => TaskEvent::TaskAssigned(task_assigned(message)?),
         Payload::ProgressReported(message) => TaskEvent::ProgressReported(progress_reported(message)?),
