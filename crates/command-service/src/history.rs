@@ -133,11 +133,16 @@ pub async fn get_task_history(
 ) -> Result<Response, ApiError> {
     let format = parse_format(query.format.as_deref())?;
     let task_id = TaskId(task_id);
-    let (plan_id, stored) = task_with_indicators_events(&state, task_id).await?;
-    let entries = entries(&stored);
+    let (plan_id, streams) = history_streams(&state, task_id).await?;
+    let history = state.histories.current(&state, task_id, streams).await?;
     let resource = format!("/v1/tasks/{task_id}/history");
-    record_read(&state, &actor, ReadRecord::new(&resource, format_query(format), Some(plan_id), entries.len())).await?;
-    Ok(export(entries, format, &format!("task-{task_id}-history")))
+    let record = ReadRecord::new(&resource, format_query(format), Some(plan_id), history.n_entries);
+    record_read(&state, &actor, record).await?;
+    Ok(match format {
+        Format::Json => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], history.json.clone())
+            .into_response(),
+        Format::Csv => export(entries(&history.events), format, &format!("task-{task_id}-history")),
+    })
 }
 
 /// Every event of a plan: the plan's own (creation, registrations, freezes, issued reports) and those of every
@@ -164,6 +169,13 @@ pub async fn task_with_indicators_events(
     state: &AppState,
     task_id: TaskId,
 ) -> Result<(PlanId, Vec<RecordedEvent>), ApiError> {
+    let (plan_id, streams) = history_streams(state, task_id).await?;
+    let history = state.histories.current(state, task_id, streams).await?;
+    Ok((plan_id, history.events.clone()))
+}
+
+/// The task's plan and the streams its history shows: the task's and its reminder log, then each indicator's.
+pub async fn history_streams(state: &AppState, task_id: TaskId) -> Result<(PlanId, Vec<StreamId>), ApiError> {
     // The task's plan from the command path's cached fold, its nodes from the cached plan: a history request reads
     // the streams it shows and no other.
     let plan_id = state
@@ -171,14 +183,13 @@ pub async fn task_with_indicators_events(
         .plan_of_task(task_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
-    let mut stored = node_events(state, task_id).await?;
+    let mut streams = node_streams(task_id).to_vec();
     if let Some((plan, _)) = state.plans.current(state.ledger.store(), plan_id).await? {
         for indicator in plan.nodes.iter().filter(|node| node.parent_id == Some(task_id)) {
-            stored.extend(node_events(state, indicator.task_id).await?);
+            streams.extend(node_streams(indicator.task_id));
         }
     }
-    stored.sort_by_key(|event| event.global_position);
-    Ok((plan_id, stored))
+    Ok((plan_id, streams))
 }
 
 /// The events of a plan and of all its nodes, in log order.
@@ -194,18 +205,17 @@ pub async fn plan_events(state: &AppState, plan_id: PlanId) -> Result<Vec<Record
         .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} not found")))?;
     let mut stored: Vec<RecordedEvent> = plan_events.into_iter().map(|(_, recorded)| recorded).collect();
     for node in &plan.nodes {
-        stored.extend(node_events(state, node.task_id).await?);
+        for stream_id in node_streams(node.task_id) {
+            stored.extend(state.ledger.store().read_stream(&stream_id, 0).await?);
+        }
     }
     stored.sort_by_key(|event| event.global_position);
     Ok(stored)
 }
 
-/// The events of one task or indicator, then those of its reminder log (not in log order together).
-async fn node_events(state: &AppState, task_id: TaskId) -> Result<Vec<RecordedEvent>, ApiError> {
-    let store = state.ledger.store();
-    let mut stored = store.read_stream(&StreamId(task_id.stream_name()), 0).await?;
-    stored.extend(store.read_stream(&StreamId(reminder_stream_id(task_id)), 0).await?);
-    Ok(stored)
+/// The streams of one task or indicator: its own and its reminder log.
+fn node_streams(task_id: TaskId) -> [StreamId; 2] {
+    [StreamId(task_id.stream_name()), StreamId(reminder_stream_id(task_id))]
 }
 
 /// History entries of events in log order. A correction names the version it replaces and a decision the request

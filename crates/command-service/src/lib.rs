@@ -13,6 +13,7 @@ pub mod demo;
 pub mod diff;
 pub mod dto;
 pub mod history;
+pub mod history_cache;
 pub mod ledger;
 pub mod openapi;
 pub mod oversight;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Plans as the command path checks them (frozen or not).
     pub plans: plan_cache::PlanCache,
+    /// Task histories as last read and rendered.
+    pub histories: history_cache::HistoryCache,
     pub token_key: Arc<TokenKey>,
     pub clock: Arc<dyn Clock>,
     pub config: ServiceConfig,
@@ -85,6 +88,7 @@ impl AppState {
         AppState {
             ledger: Ledger::new(store),
             plans: plan_cache::PlanCache::default(),
+            histories: history_cache::HistoryCache::default(),
             token_key: Arc::new(token_key),
             clock: Arc::new(SystemClock),
             config,
