@@ -147,6 +147,17 @@ impl PostgresBatchAppender {
         PostgresBatchAppender { pool, writer: Mutex::new(writer), counts }
     }
 
+    /// A connection of the writer's own, out of the pool, READ COMMITTED for its autocommit statements too whatever
+    /// the server's default (`append_batch_if_unchanged` refuses to run otherwise).
+    async fn writer_connection(&self) -> Result<PgConnection, StoreError> {
+        let mut connection = self.pool.acquire().await.map_err(store_error)?.detach();
+        sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            .execute(&mut connection)
+            .await
+            .map_err(store_error)?;
+        Ok(connection)
+    }
+
     fn count(&self, update: impl FnOnce(&mut AppendPathCounts)) {
         update(&mut self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
@@ -171,7 +182,7 @@ impl BatchAppender for PostgresBatchAppender {
         }
         let (connection, last_used) = match held.as_mut() {
             Some(held) => held,
-            None => held.insert((self.pool.acquire().await.map_err(store_error)?.detach(), Instant::now())),
+            None => held.insert((self.writer_connection().await?, Instant::now())),
         };
         let result = self.append_on(connection, memory, batch).await;
         *last_used = Instant::now();
