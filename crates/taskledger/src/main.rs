@@ -13,7 +13,8 @@ mod verify;
 use clap::Parser;
 
 /// Every service allocates a great many short-lived strings and JSON values per event; mimalloc serves them with
-/// far less time in the allocator than the system's.
+/// far less time in the allocator than the system's. It is built without transparent huge pages (`no_thp` in the
+/// workspace manifest): with them, its arenas start in 2 MiB pages and an idle server holds three times the memory.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
