@@ -4,5 +4,12 @@
 //! from events, claims and catch-up) and sending it (email, webhooks, NATS, the in-app feed): the dispatcher
 //! hands each channel a [`channel::Delivery`] already rendered, and a channel answers whether the far side took
 //! it, or why not, as a [`channel::DeliveryError`] that says whether trying again can help.
+//!
+//! Map of the crate:
+//! - [`clock`]: the injected business clock (a test clock, and `TASKLEDGER_CLOCK` for a separate process);
+//! - [`store`]: the `notify_*` tables — occurrences, deliveries and their claims, the feed, endpoints' health,
+//!   dead letters.
 
 pub mod channel;
+pub mod clock;
+pub mod store;
