@@ -5,4 +5,5 @@
 //! hands each channel a [`channel::Delivery`] already rendered, and a channel answers whether the far side took
 //! it, or why not, as a [`channel::DeliveryError`] that says whether trying again can help.
 
+pub mod calendar;
 pub mod channel;
