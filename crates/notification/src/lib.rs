@@ -10,6 +10,8 @@
 //! - [`store`]: the `notify_*` tables — occurrences, deliveries and their claims, the feed, endpoints' health,
 //!   dead letters.
 
+pub mod calendar;
 pub mod channel;
 pub mod clock;
+pub mod periods;
 pub mod store;
