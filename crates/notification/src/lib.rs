@@ -6,3 +6,4 @@
 //! it, or why not, as a [`channel::DeliveryError`] that says whether trying again can help.
 
 pub mod channel;
+pub mod message;
