@@ -4,6 +4,11 @@
 //! from events, claims and catch-up) and sending it (email, webhooks, NATS, the in-app feed): the dispatcher
 //! hands each channel a [`channel::Delivery`] already rendered, and a channel answers whether the far side took
 //! it, or why not, as a [`channel::DeliveryError`] that says whether trying again can help.
+//!
+//! The sending side: [`message`] renders reminders into the words every channel carries; [`channels`] holds the
+//! email, webhook and NATS channels, the JSON they publish and the retry schedule; `testing` (feature `testing`)
+//! runs real SMTP and webhook servers on loopback for tests and benchmarks.
 
 pub mod channel;
+pub mod channels;
 pub mod message;
