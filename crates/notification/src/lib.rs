@@ -9,9 +9,15 @@
 //! - [`clock`]: the injected business clock (a test clock, and `TASKLEDGER_CLOCK` for a separate process);
 //! - [`store`]: the `notify_*` tables — occurrences, deliveries and their claims, the feed, endpoints' health,
 //!   dead letters.
+//!
+//! The sending side: [`message`] renders reminders into the words every channel carries; [`channels`] holds the
+//! email, webhook and NATS channels, the JSON they publish and the retry schedule; `testing` (feature `testing`)
+//! runs real SMTP and webhook servers on loopback for tests and benchmarks.
 
 pub mod calendar;
 pub mod channel;
+pub mod channels;
 pub mod clock;
+pub mod message;
 pub mod periods;
 pub mod store;
