@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod channel;
 pub mod channels;
 pub mod clock;
+pub mod feed;
 pub mod message;
 pub mod periods;
 pub mod store;
