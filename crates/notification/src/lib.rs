@@ -8,3 +8,4 @@
 pub mod calendar;
 pub mod channel;
 pub mod periods;
+pub mod rules;
