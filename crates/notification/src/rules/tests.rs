@@ -82,7 +82,8 @@ fn the_example_file_parses_and_documents_the_defaults() {
     assert_eq!(endpoint.signing_key().unwrap().len(), 24);
     assert!(endpoint.serves_unit("KHCN") && !endpoint.serves_unit("VP-UBND"));
     assert_eq!(config.nats, Some(NatsSettings::default()));
-    assert_eq!(config.holidays, [Path::new(EXAMPLE_PATH).parent().unwrap().join("holidays-local.txt")]);
+    assert!(config.holidays.is_empty());
+    assert_eq!(config.calendar().unwrap(), HolidayCalendar::shipped());
 }
 
 #[test]
