@@ -21,4 +21,5 @@ pub mod clock;
 pub mod feed;
 pub mod message;
 pub mod periods;
+pub mod rules;
 pub mod store;

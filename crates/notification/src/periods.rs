@@ -236,7 +236,8 @@ mod tests {
             let last_of_previous_year = periods_of_year(kind, year - 1).pop().unwrap();
             prop_assert_eq!(periods[0].starts_on, last_of_previous_year.cut_off.next_day().unwrap());
             prop_assert_eq!(periods[0].starts_on, Date::from_calendar_date(year - 1, Month::December, 15).unwrap());
-            prop_assert_eq!(periods.last().unwrap().cut_off, Date::from_calendar_date(year, Month::December, 14).unwrap());
+            let last_cut_off = Date::from_calendar_date(year, Month::December, 14).unwrap();
+            prop_assert_eq!(periods.last().unwrap().cut_off, last_cut_off);
             for pair in periods.windows(2) {
                 prop_assert_eq!(pair[1].starts_on, pair[0].cut_off.next_day().unwrap());
                 prop_assert_eq!(&pair[0].next(), &pair[1]);
