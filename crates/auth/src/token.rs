@@ -50,8 +50,10 @@ pub struct TokenClaims {
     pub jti: String,
 }
 
-/// Signs a token for `actor`, valid from `issued_at` for `ttl`.
+/// Signs a token for `actor`, valid from `issued_at` for `ttl`. Refused for a role no token may carry
+/// ([`Role::System`]: taskledger's own services are never a client).
 pub fn mint(key: &TokenKey, actor: &Actor, issued_at: OffsetDateTime, ttl: Duration) -> Result<String, AuthError> {
+    check_grantable(actor.role)?;
     if !ttl.is_positive() {
         return Err(invalid_claim("exp", format!("the time to live must be positive, got {ttl}")));
     }
@@ -104,9 +106,10 @@ pub fn verify(key: &TokenKey, token: &str, now: OffsetDateTime) -> Result<Actor,
     }
 
     let role = Role::parse(&claims.role).ok_or_else(|| {
-        let known: Vec<&str> = Role::ALL.iter().map(|role| role.as_str()).collect();
+        let known: Vec<&str> = Role::GRANTABLE.iter().map(|role| role.as_str()).collect();
         invalid_claim("role", format!("unknown role {:?}, expected one of {}", claims.role, known.join(", ")))
     })?;
+    check_grantable(role)?;
     let unit = UnitCode::parse(&claims.unit).map_err(|error| invalid_claim("unit", error.to_string()))?;
     check_non_empty("sub", &claims.sub)?;
     check_non_empty("name", &claims.name)?;
@@ -145,6 +148,22 @@ fn validation() -> Validation {
     validation.validate_aud = false;
     validation.required_spec_claims = HashSet::new();
     validation
+}
+
+/// Refuses [`Role::System`]: the role of the events taskledger's services record themselves, which no client may
+/// act in, even with a correctly signed token.
+fn check_grantable(role: Role) -> Result<(), AuthError> {
+    if role.is_grantable() {
+        return Ok(());
+    }
+    let grantable: Vec<&str> = Role::GRANTABLE.iter().map(|role| role.as_str()).collect();
+    Err(invalid_claim(
+        "role",
+        format!(
+            "role {role} is taskledger's own and is never granted to a token (grantable: {})",
+            grantable.join(", ")
+        ),
+    ))
 }
 
 fn check_non_empty(claim: &'static str, value: &str) -> Result<(), AuthError> {

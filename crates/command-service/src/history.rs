@@ -337,6 +337,11 @@ fn describe_plan_event(entry: &mut HistoryEntry, event: &PlanEvent) {
             entry.reason = Some(unfrozen.reason.as_str().to_owned());
             entry.basis = cited(&unfrozen.basis);
         }
+        PlanEvent::ReportRequested(requested) => {
+            entry.reason = (!requested.note.is_empty()).then(|| requested.note.clone());
+            entry.basis = cited(&requested.basis);
+        }
+        PlanEvent::ReportRequestWithdrawn(withdrawn) => entry.reason = Some(withdrawn.reason.as_str().to_owned()),
         PlanEvent::TaskRegistered(_) | PlanEvent::ReportIssued(_) => {}
     }
 }

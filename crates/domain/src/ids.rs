@@ -50,3 +50,9 @@ id_type!(
     IssuedReportId,
     "issued-report"
 );
+id_type!(
+    /// One report request on a plan: a cut-off date the lead units report as of (an ad-hoc request such as the
+    /// seed's "đến 15/4/2024").
+    ReportRequestId,
+    "report-request"
+);

@@ -12,6 +12,8 @@ pub mod measure;
 pub mod numbering;
 pub mod oversight;
 pub mod plan;
+pub mod reminder;
+pub mod report_request;
 pub mod status;
 pub mod task;
 pub mod text;

@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use crate::actor::{Actor, Role};
 use crate::document_ref::DocumentRef;
 use crate::error::DomainError;
-use crate::ids::{PlanId, TaskId};
+use crate::ids::{PlanId, ReportRequestId, TaskId};
 use crate::numbering::{SectionCode, TaskNumber};
 pub use crate::oversight::{Freeze, IssuedReport, PlanFrozen, PlanUnfrozen, ReportIssued};
+pub use crate::report_request::{ReportRequest, ReportRequestWithdrawn, ReportRequested};
 use crate::task::{Task, TaskAssigned};
 use crate::text::NonEmptyText;
 use crate::unit_code::UnitCode;
@@ -40,6 +41,8 @@ pub enum PlanEvent {
     PlanFrozen(PlanFrozen),
     PlanUnfrozen(PlanUnfrozen),
     ReportIssued(ReportIssued),
+    ReportRequested(ReportRequested),
+    ReportRequestWithdrawn(ReportRequestWithdrawn),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +79,8 @@ pub struct Plan {
     pub freeze: Option<Freeze>,
     /// Every report issued on the plan, in issue order.
     pub issued_reports: Vec<IssuedReport>,
+    /// Every report request on the plan, withdrawn ones included, in request order (see `report_request`).
+    pub report_requests: Vec<ReportRequest>,
 }
 
 /// Years a plan may be made for.
@@ -222,6 +227,7 @@ impl Plan {
                 nodes: Vec::new(),
                 freeze: None,
                 issued_reports: Vec::new(),
+                report_requests: Vec::new(),
             }),
             (Some(mut plan), PlanEvent::TaskRegistered(registered)) => {
                 plan.nodes.push(registered.clone());
@@ -239,14 +245,33 @@ impl Plan {
                 plan.issued_reports.push(IssuedReport::from(issued));
                 Some(plan)
             }
+            (Some(mut plan), PlanEvent::ReportRequested(requested)) => {
+                plan.report_requests.push(ReportRequest::from(requested));
+                Some(plan)
+            }
+            (Some(mut plan), PlanEvent::ReportRequestWithdrawn(withdrawn)) => {
+                if let Some(request) =
+                    plan.report_requests.iter_mut().find(|request| request.request_id == withdrawn.request_id)
+                {
+                    request.withdrawal_reason = Some(withdrawn.reason.clone());
+                }
+                Some(plan)
+            }
             (
                 None,
                 PlanEvent::TaskRegistered(_)
                 | PlanEvent::PlanFrozen(_)
                 | PlanEvent::PlanUnfrozen(_)
-                | PlanEvent::ReportIssued(_),
+                | PlanEvent::ReportIssued(_)
+                | PlanEvent::ReportRequested(_)
+                | PlanEvent::ReportRequestWithdrawn(_),
             ) => None,
         }
+    }
+
+    /// The report request with this id, withdrawn or not.
+    pub fn report_request(&self, request_id: ReportRequestId) -> Option<&ReportRequest> {
+        self.report_requests.iter().find(|request| request.request_id == request_id)
     }
 }
 
@@ -258,17 +283,22 @@ impl PlanEvent {
             PlanEvent::PlanFrozen(_) => "PlanFrozen",
             PlanEvent::PlanUnfrozen(_) => "PlanUnfrozen",
             PlanEvent::ReportIssued(_) => "ReportIssued",
+            PlanEvent::ReportRequested(_) => "ReportRequested",
+            PlanEvent::ReportRequestWithdrawn(_) => "ReportRequestWithdrawn",
         }
     }
 
-    /// The business date the event speaks of: the day a report was issued. `None` for the others.
+    /// The business date the event speaks of: the day a report was issued. `None` for the others (a report
+    /// request's cut-off is what it asks about, not the day it was made).
     pub fn effective_date(&self) -> Option<time::Date> {
         match self {
             PlanEvent::ReportIssued(issued) => Some(issued.issued_on),
             PlanEvent::PlanCreated(_)
             | PlanEvent::TaskRegistered(_)
             | PlanEvent::PlanFrozen(_)
-            | PlanEvent::PlanUnfrozen(_) => None,
+            | PlanEvent::PlanUnfrozen(_)
+            | PlanEvent::ReportRequested(_)
+            | PlanEvent::ReportRequestWithdrawn(_) => None,
         }
     }
 }

@@ -7,8 +7,9 @@ use domain::unit_code::UnitCode;
 use crate::cli::TokenArgs;
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let role = Role::parse(&args.role).with_context(|| {
-        format!("--role must be one of planner, reporter, approver, auditor, admin (got {})", args.role)
+    let role = Role::parse(&args.role).filter(|role| role.is_grantable()).with_context(|| {
+        let grantable: Vec<&str> = Role::GRANTABLE.iter().map(|role| role.as_str()).collect();
+        format!("--role must be one of {} (got {})", grantable.join(", "), args.role)
     })?;
     let unit = UnitCode::parse(&args.unit).map_err(|error| anyhow::anyhow!("--unit: {error}"))?;
     anyhow::ensure!(!args.user.trim().is_empty(), "--user must not be empty");

@@ -7,6 +7,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use domain::actor::Actor;
+
 use crate::{fixed_key, reporter, RAW_KEY};
 
 const ISSUED_AT: OffsetDateTime = datetime!(2024-04-15 08:00 +07:00);
@@ -149,6 +151,23 @@ fn unknown_role_is_rejected() {
     let error = verify(&fixed_key(), &token, ISSUED_AT).unwrap_err();
 
     assert!(error.to_string().contains("unknown role \"superuser\""), "{error}");
+    assert_eq!(claim_of(error), "role");
+}
+
+#[test]
+fn a_correctly_signed_token_with_the_system_role_is_rejected() {
+    let token = sign(Algorithm::HS256, &TokenClaims { role: "system".to_owned(), ..valid_claims() });
+
+    let error = verify(&fixed_key(), &token, ISSUED_AT).unwrap_err();
+
+    assert!(error.to_string().contains("role system is taskledger's own"), "{error}");
+    assert_eq!(claim_of(error), "role");
+}
+
+#[test]
+fn no_token_is_minted_for_the_system_role() {
+    let error = mint(&fixed_key(), &Actor::notification_service(), ISSUED_AT, Duration::hours(1)).unwrap_err();
+
     assert_eq!(claim_of(error), "role");
 }
 

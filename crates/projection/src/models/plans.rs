@@ -85,8 +85,13 @@ impl Session for PlansSession {
                     .execute(&mut **transaction)
                     .await?;
                 }
-                // Freezes and issued reports are read from the plan stream by the command service.
-                PlanEvent::PlanFrozen(_) | PlanEvent::PlanUnfrozen(_) | PlanEvent::ReportIssued(_) => {}
+                // Freezes, issued reports and report requests are read from the plan stream by the command and
+                // notification services.
+                PlanEvent::PlanFrozen(_)
+                | PlanEvent::PlanUnfrozen(_)
+                | PlanEvent::ReportIssued(_)
+                | PlanEvent::ReportRequested(_)
+                | PlanEvent::ReportRequestWithdrawn(_) => {}
                 PlanEvent::TaskRegistered(_) => {
                     let plan_id = event.stream_id.0.trim_start_matches("plan-");
                     match registered.iter_mut().find(|registrations| registrations.plan_id == plan_id) {

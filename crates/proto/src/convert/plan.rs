@@ -1,13 +1,16 @@
 //! Plan events (`domain::plan::PlanEvent`) to their payload cases (`plan.proto`) and back. The field paths in
 //! errors start with the payload case's name, which is also the envelope's field name: `plan_created.sections[0]`.
 
-use domain::ids::{IssuedReportId, PlanId, TaskId};
-use domain::plan::{PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, Section, TaskRegistered};
+use domain::ids::{IssuedReportId, PlanId, ReportRequestId, TaskId};
+use domain::plan::{
+    PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, ReportRequestWithdrawn, ReportRequested, Section,
+    TaskRegistered,
+};
 
 use super::values::{
     date_from_proto, date_to_proto, document_refs_from_proto, document_refs_to_proto, optional_uuid_from_proto,
-    required, section_from_proto, task_number_from_proto, text_from_proto, unit_code_from_proto, uuid_from_proto,
-    uuid_to_proto,
+    required, section_from_proto, task_number_from_proto, text_from_proto, unit_code_from_proto, unit_codes_from_proto,
+    unit_codes_to_proto, uuid_from_proto, uuid_to_proto,
 };
 use super::ConvertError;
 use crate::pb;
@@ -49,6 +52,18 @@ pub(super) fn to_proto(event: &PlanEvent) -> Payload {
             appendix_sha256: issued.appendix_sha256.clone(),
             n_rows: issued.n_rows,
         }),
+        PlanEvent::ReportRequested(requested) => Payload::ReportRequested(pb::ReportRequested {
+            request_id: uuid_to_proto(requested.request_id.0),
+            cut_off: date_to_proto(requested.cut_off),
+            due_on: date_to_proto(requested.due_on),
+            units: unit_codes_to_proto(&requested.units),
+            basis: document_refs_to_proto(&requested.basis),
+            note: requested.note.clone(),
+        }),
+        PlanEvent::ReportRequestWithdrawn(withdrawn) => Payload::ReportRequestWithdrawn(pb::ReportRequestWithdrawn {
+            request_id: uuid_to_proto(withdrawn.request_id.0),
+            reason: withdrawn.reason.as_str().to_owned(),
+        }),
     }
 }
 
@@ -60,6 +75,10 @@ pub(super) fn from_proto(payload: &Payload) -> Option<Result<PlanEvent, ConvertE
         Payload::PlanFrozen(message) => Some(plan_frozen(message).map(PlanEvent::PlanFrozen)),
         Payload::PlanUnfrozen(message) => Some(plan_unfrozen(message).map(PlanEvent::PlanUnfrozen)),
         Payload::ReportIssued(message) => Some(report_issued(message).map(PlanEvent::ReportIssued)),
+        Payload::ReportRequested(message) => Some(report_requested(message).map(PlanEvent::ReportRequested)),
+        Payload::ReportRequestWithdrawn(message) => {
+            Some(report_request_withdrawn(message).map(PlanEvent::ReportRequestWithdrawn))
+        }
         _ => None,
     }
 }
@@ -123,6 +142,26 @@ fn report_issued(message: &pb::ReportIssued) -> Result<ReportIssued, ConvertErro
         known_at_position: message.known_at_position,
         appendix_sha256: required(&message.appendix_sha256, &format!("{FIELD}.appendix_sha256"))?.to_owned(),
         n_rows: message.n_rows,
+    })
+}
+
+fn report_requested(message: &pb::ReportRequested) -> Result<ReportRequested, ConvertError> {
+    const FIELD: &str = "report_requested";
+    Ok(ReportRequested {
+        request_id: ReportRequestId(uuid_from_proto(&message.request_id, &format!("{FIELD}.request_id"))?),
+        cut_off: date_from_proto(&message.cut_off, &format!("{FIELD}.cut_off"))?,
+        due_on: date_from_proto(&message.due_on, &format!("{FIELD}.due_on"))?,
+        units: unit_codes_from_proto(&message.units, &format!("{FIELD}.units"))?,
+        basis: document_refs_from_proto(&message.basis, &format!("{FIELD}.basis"))?,
+        note: message.note.clone(),
+    })
+}
+
+fn report_request_withdrawn(message: &pb::ReportRequestWithdrawn) -> Result<ReportRequestWithdrawn, ConvertError> {
+    const FIELD: &str = "report_request_withdrawn";
+    Ok(ReportRequestWithdrawn {
+        request_id: ReportRequestId(uuid_from_proto(&message.request_id, &format!("{FIELD}.request_id"))?),
+        reason: text_from_proto(&message.reason, &format!("{FIELD}.reason"))?,
     })
 }
 

@@ -103,7 +103,9 @@ pub(super) fn from_proto(payload: &Payload) -> Result<TaskEvent, ConvertError> {
         | Payload::TaskRegistered(_)
         | Payload::PlanFrozen(_)
         | Payload::PlanUnfrozen(_)
-        | Payload::ReportIssued(_) => {
+        | Payload::ReportIssued(_)
+        | Payload::ReportRequested(_)
+        | Payload::ReportRequestWithdrawn(_) => {
             return Err(ConvertError::invalid("payload", "a plan event is not a task event"));
         }
         Payload::RecordsRead(_) => {

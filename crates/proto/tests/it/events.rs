@@ -37,7 +37,9 @@ fn _every_variant_is_in_the_fixtures(plan_event: &PlanEvent, task_event: &TaskEv
         | PlanEvent::TaskRegistered(_)
         | PlanEvent::PlanFrozen(_)
         | PlanEvent::PlanUnfrozen(_)
-        | PlanEvent::ReportIssued(_) => {}
+        | PlanEvent::ReportIssued(_)
+        | PlanEvent::ReportRequested(_)
+        | PlanEvent::ReportRequestWithdrawn(_) => {}
     }
     match task_event {
         TaskEvent::TaskAssigned(_)

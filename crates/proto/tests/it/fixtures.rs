@@ -5,10 +5,13 @@
 use domain::access::{AccessEvent, RecordsRead};
 use domain::deadline::Deadline;
 use domain::document_ref::DocumentRef;
-use domain::ids::{ExtensionId, IssuedReportId, PlanId, ReportId, TaskId};
+use domain::ids::{ExtensionId, IssuedReportId, PlanId, ReportId, ReportRequestId, TaskId};
 use domain::measure::{Measure, Target};
 use domain::numbering::{SectionCode, TaskNumber};
-use domain::plan::{PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, Section, TaskRegistered};
+use domain::plan::{
+    PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, ReportRequestWithdrawn, ReportRequested, Section,
+    TaskRegistered,
+};
 use domain::status::ReportedProgress;
 use domain::task::{
     CompletionReported, DeadlineExtensionApproved, DeadlineExtensionRejected, DeadlineExtensionRequested, Decision,
@@ -30,12 +33,14 @@ pub const REPORT_ID: ReportId = ReportId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e
 pub const EXTENSION_ID: ExtensionId = ExtensionId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e05));
 
 /// The event types of every variant of `PlanEvent` and `TaskEvent`, in declaration order.
-pub const ALL_EVENT_TYPES: [&str; 18] = [
+pub const ALL_EVENT_TYPES: [&str; 20] = [
     "PlanCreated",
     "TaskRegistered",
     "PlanFrozen",
     "PlanUnfrozen",
     "ReportIssued",
+    "ReportRequested",
+    "ReportRequestWithdrawn",
     "TaskAssigned",
     "ProgressReported",
     "ReportCorrected",
@@ -104,7 +109,25 @@ pub fn plan_events_full() -> Vec<PlanEvent> {
             effective_on: date!(2024 - 06 - 01),
         }),
         PlanEvent::ReportIssued(issued_report()),
+        PlanEvent::ReportRequested(report_requested()),
+        PlanEvent::ReportRequestWithdrawn(ReportRequestWithdrawn {
+            request_id: REPORT_REQUEST_ID,
+            reason: text("Gộp vào báo cáo quý II"),
+        }),
     ]
+}
+
+pub const REPORT_REQUEST_ID: ReportRequestId = ReportRequestId(Uuid::from_u128(0x0190f5c4_7a2b_7c3d_8e4f_5a6b7c8d9e07));
+
+pub fn report_requested() -> ReportRequested {
+    ReportRequested {
+        request_id: REPORT_REQUEST_ID,
+        cut_off: date!(2024 - 04 - 15),
+        due_on: date!(2024 - 04 - 18),
+        units: vec![unit("KHCN"), unit("SO-TC")],
+        basis: documents(),
+        note: "Báo cáo kết quả thực hiện đến 15/4/2024".to_owned(),
+    }
 }
 
 pub fn issued_report() -> ReportIssued {
@@ -147,6 +170,17 @@ pub fn plan_events_sparse() -> Vec<PlanEvent> {
             effective_on: date!(2024 - 05 - 02),
         }),
         PlanEvent::ReportIssued(ReportIssued { n_rows: 0, known_at_position: 0, ..issued_report() }),
+        PlanEvent::ReportRequested(ReportRequested {
+            due_on: date!(2024 - 04 - 15),
+            units: Vec::new(),
+            basis: Vec::new(),
+            note: String::new(),
+            ..report_requested()
+        }),
+        PlanEvent::ReportRequestWithdrawn(ReportRequestWithdrawn {
+            request_id: REPORT_REQUEST_ID,
+            reason: text("Huỷ"),
+        }),
     ]
 }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::{run_cli, Api, Backend, Server};
 
 #[tokio::test]
-async fn a_token_from_the_cli_is_accepted_and_a_bad_role_is_refused() {
+async fn a_token_from_the_cli_is_accepted_and_a_bad_or_system_role_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &Backend::Sqlite).await;
     let api = Api::new(&server, server.token("vp.an", "VP-UBND", "planner"));
@@ -18,6 +18,12 @@ async fn a_token_from_the_cli_is_accepted_and_a_bad_role_is_refused() {
     );
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--role"));
+    let output = run_cli(
+        &["token", "--user", "x", "--name", "X", "--unit", "HE-THONG", "--role", "system", "--data-dir"],
+        dir.path(),
+    );
+    assert!(!output.status.success(), "no token is minted for the system role");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--role must be one of planner"));
 }
 
 #[tokio::test]
