@@ -12,3 +12,5 @@
 pub mod channel;
 pub mod channels;
 pub mod message;
+#[cfg(feature = "testing")]
+pub mod testing;
