@@ -23,3 +23,5 @@ pub mod message;
 pub mod periods;
 pub mod rules;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;

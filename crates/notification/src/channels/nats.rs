@@ -2,7 +2,8 @@
 //! other systems of the province to consume at their own pace.
 //!
 //! The subject is `taskledger.notifications.<recipient id>` ([`notification_subject`]), so that a consumer can
-//! follow one user or one unit; the recipient id is escaped into one subject token ([`subject_token`]). The header
+//! follow one user or one unit; the recipient id is escaped into one subject token ([`subject_token`]), and
+//! [`Delivery::address`] is not read. The header
 //! `Nats-Msg-Id` is the delivery id, so a delivery published again (a retry after a lost acknowledgement, another
 //! replica) within the stream's duplicate window is dropped by JetStream; the receipt says so. A delivery is
 //! taken only when JetStream has acknowledged it: the receipt carries the stream sequence.
