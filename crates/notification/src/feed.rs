@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::channel::{Channel, ChannelKind, Delivery, DeliveryError, Receipt};
-use crate::store::{Audience, FeedItem, FeedPage, FeedReader, NewFeedItem, NotifyStore};
+use crate::store::{Audience, DeadLetter, EndpointHealth, FeedItem, FeedPage, FeedReader, NewFeedItem, NotifyStore};
 
 /// The most items one page of the feed holds.
 pub const MAX_FEED_PAGE: u32 = 200;
@@ -120,6 +120,9 @@ pub fn router(state: FeedState) -> Router {
     Router::new()
         .route("/v1/notifications", get(list_notifications))
         .route("/v1/notifications/{id}/read", post(mark_read))
+        .route("/v1/notifications/endpoints", get(list_endpoints))
+        .route("/v1/notifications/endpoints/{name}/enable", post(enable_endpoint))
+        .route("/v1/notifications/dead-letters", get(list_dead_letters))
         .with_state(state)
 }
 
@@ -190,6 +193,65 @@ pub async fn mark_read(
     }
 }
 
+/// Webhook endpoints' health: consecutive failures, disabled or not and why (admins).
+#[utoipa::path(
+    get, path = "/v1/notifications/endpoints", tag = "notifications",
+    responses((status = 200, body = [EndpointHealth]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+pub async fn list_endpoints(
+    State(state): State<FeedState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Json<Vec<EndpointHealth>>, ApiError> {
+    require_admin(&actor)?;
+    Ok(Json(state.store.endpoints().await.map_err(ApiError::internal)?))
+}
+
+/// Enables a webhook endpoint that was disabled after failing repeatedly (admins); its failures start over.
+#[utoipa::path(
+    post, path = "/v1/notifications/endpoints/{name}/enable", tag = "notifications",
+    params(("name" = String, Path, description = "the endpoint's name in the rule file")),
+    responses(
+        (status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn enable_endpoint(
+    State(state): State<FeedState>,
+    Authenticated(actor): Authenticated,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&actor)?;
+    if state.store.enable_endpoint(&name).await.map_err(ApiError::internal)? {
+        tracing::info!(endpoint = %name, actor_id = %actor.id, "webhook endpoint enabled");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no disabled webhook endpoint is named {name}")))
+    }
+}
+
+/// The deliveries given up on, with their last error (admins).
+#[utoipa::path(
+    get, path = "/v1/notifications/dead-letters", tag = "notifications",
+    responses((status = 200, body = [DeadLetter]), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+pub async fn list_dead_letters(
+    State(state): State<FeedState>,
+    Authenticated(actor): Authenticated,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+    require_admin(&actor)?;
+    Ok(Json(state.store.dead_letters().await.map_err(ApiError::internal)?))
+}
+
+fn require_admin(actor: &domain::actor::Actor) -> Result<(), ApiError> {
+    if actor.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!("role {} may not manage notification endpoints", actor.role)))
+    }
+}
+
 fn reader_of(actor: &domain::actor::Actor) -> FeedReader {
     FeedReader {
         user_id: actor.id.clone(),
@@ -201,8 +263,8 @@ fn reader_of(actor: &domain::actor::Actor) -> FeedReader {
 /// The feed's part of `/openapi.json`.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list_notifications, mark_read),
-    components(schemas(FeedAnswer, FeedItem, Problem)),
+    paths(list_notifications, mark_read, list_endpoints, enable_endpoint, list_dead_letters),
+    components(schemas(FeedAnswer, FeedItem, EndpointHealth, DeadLetter, Problem)),
     tags((name = "notifications", description = "the in-app feed of deadline and reporting reminders"))
 )]
 pub struct FeedApiDoc;

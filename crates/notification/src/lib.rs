@@ -14,14 +14,19 @@
 //! email, webhook and NATS channels, the JSON they publish and the retry schedule; `testing` (feature `testing`)
 //! runs real SMTP and webhook servers on loopback for tests and benchmarks.
 
+pub mod audit;
 pub mod calendar;
 pub mod channel;
 pub mod channels;
 pub mod clock;
+pub mod dispatcher;
 pub mod feed;
 pub mod message;
+pub mod model;
 pub mod periods;
 pub mod rules;
+pub mod schedule;
+pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
