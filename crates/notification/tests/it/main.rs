@@ -5,3 +5,6 @@
 
 mod channels;
 mod fixtures;
+mod support;
+mod world;
+mod year;
