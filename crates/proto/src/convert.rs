@@ -9,17 +9,19 @@
 //! Map of the module:
 //! - this file: the public functions and [`ConvertError`];
 //! - `values`: ids, dates, texts and the value messages (`DocumentRef`, `Deadline`, `Target`, `Measure`);
-//! - `plan`, `task`: one pair of functions per event message;
+//! - `plan`, `task`, `access`, `reminder`: one pair of functions per event message;
 //! - `envelope`: `RecordedEvent` ↔ `EventEnvelope`.
 
 mod access;
 mod envelope;
 mod plan;
+mod reminder;
 mod task;
 mod values;
 
 use domain::access::AccessEvent;
 use domain::plan::PlanEvent;
+use domain::reminder::ReminderEvent;
 use domain::task::TaskEvent;
 
 use crate::pb::event_envelope::Payload;
@@ -33,6 +35,7 @@ pub enum DomainEvent {
     Plan(PlanEvent),
     Task(TaskEvent),
     Access(AccessEvent),
+    Reminder(ReminderEvent),
 }
 
 /// Why a message does not convert. Each variant names the field at fault by its path in the message.
@@ -81,6 +84,7 @@ pub fn domain_event_to_proto(event: &DomainEvent) -> Payload {
         DomainEvent::Plan(event) => plan::to_proto(event),
         DomainEvent::Task(event) => task::to_proto(event),
         DomainEvent::Access(event) => access::to_proto(event),
+        DomainEvent::Reminder(event) => reminder::to_proto(event),
     }
 }
 
@@ -92,6 +96,9 @@ pub fn domain_event_from_proto(payload: &Payload) -> Result<DomainEvent, Convert
     if let Some(result) = access::from_proto(payload) {
         return result.map(DomainEvent::Access);
     }
+    if let Some(result) = reminder::from_proto(payload) {
+        return result.map(DomainEvent::Reminder);
+    }
     task::from_proto(payload).map(DomainEvent::Task)
 }
 
@@ -102,6 +109,7 @@ impl DomainEvent {
             DomainEvent::Plan(event) => event.event_type(),
             DomainEvent::Task(event) => event.event_type(),
             DomainEvent::Access(event) => event.event_type(),
+            DomainEvent::Reminder(event) => event.event_type(),
         }
     }
 
@@ -111,6 +119,7 @@ impl DomainEvent {
             DomainEvent::Plan(_) => Aggregate::Plan,
             DomainEvent::Task(_) => Aggregate::Task,
             DomainEvent::Access(_) => Aggregate::Access,
+            DomainEvent::Reminder(_) => Aggregate::Reminder,
         }
     }
 }

@@ -4,10 +4,11 @@
 
 use domain::deadline::Deadline;
 use domain::document_ref::DocumentRef;
-use domain::ids::{PlanId, ReportId, TaskId};
+use domain::ids::{PlanId, ReportId, ReportRequestId, TaskId};
 use domain::measure::{Measure, Target};
 use domain::numbering::{SectionCode, TaskNumber};
-use domain::plan::{PlanCreated, PlanEvent, Section, TaskRegistered};
+use domain::plan::{PlanCreated, PlanEvent, ReportRequested, Section, TaskRegistered};
+use domain::reminder::{reminder_stream_id, ReminderEvent, ReminderSent, ReminderSkipped, SkipReason};
 use domain::status::ReportedProgress;
 use domain::task::{ProgressReported, ReportContent, TaskAssigned, TaskEvent};
 use domain::text::NonEmptyText;
@@ -16,7 +17,7 @@ use event_store::canonical::{canonical_bytes, canonical_json, chain_hash, trunca
 use event_store::testing::{request_of, test_actor};
 use event_store::{AppendRequest, ExpectedVersion, NewEvent, RecordedEvent, StreamAppend, StreamId};
 use serde::Serialize;
-use time::macros::date;
+use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -71,6 +72,50 @@ pub fn recorded(events: &[(StreamId, NewEvent)], first_position: u64, prev_hash:
 /// `n_events` stored events from position 1.
 pub fn recorded_events(n_events: usize) -> Vec<RecordedEvent> {
     recorded(&domain_events(n_events), 1, GENESIS_HASH)
+}
+
+/// A report request on a plan and the reminder log of one of its tasks: a reminder sent, then one skipped
+/// because the report was filed.
+pub fn report_request_and_reminders() -> Vec<(StreamId, NewEvent)> {
+    let plan_id = PlanId(Uuid::now_v7());
+    let task_id = TaskId(Uuid::now_v7());
+    let requested = PlanEvent::ReportRequested(ReportRequested {
+        request_id: ReportRequestId(Uuid::now_v7()),
+        cut_off: date!(2024 - 04 - 15),
+        due_on: date!(2024 - 04 - 18),
+        units: vec![UnitCode::parse("KHCN-QLCN").unwrap()],
+        basis: vec![document("Công văn số 1941/UBND-TH ngày 06/3/2023")],
+        note: "Báo cáo kết quả thực hiện đến 15/4/2024".to_owned(),
+    });
+    let occurrence_key = format!("report:{task_id}:2024-04-15:d-3");
+    let sent = ReminderEvent::ReminderSent(ReminderSent {
+        occurrence_key: occurrence_key.clone(),
+        rule: "report-due-3-days".to_owned(),
+        kind: "report_due".to_owned(),
+        channel: "email".to_owned(),
+        recipient: "KHCN-QLCN".to_owned(),
+        address: "qlcn@skhcn.bacgiang.gov.vn".to_owned(),
+        attempt: 1,
+        late: false,
+        digest: false,
+        due_at: datetime!(2024-04-12 08:00 +07:00),
+        detail: "Nhắc báo cáo đến 15/4/2024".to_owned(),
+    });
+    let skipped = ReminderEvent::ReminderSkipped(ReminderSkipped {
+        occurrence_key: format!("report:{task_id}:2024-04-15:due"),
+        rule: "report-due-today".to_owned(),
+        kind: "report_due".to_owned(),
+        recipient: Some("KHCN-QLCN".to_owned()),
+        reason: SkipReason::ReportFiled,
+        detail: String::new(),
+        due_at: datetime!(2024-04-15 08:00 +07:00),
+    });
+    let reminders = StreamId(reminder_stream_id(task_id));
+    vec![
+        (StreamId(plan_id.stream_name()), new_event(&requested, None)),
+        (reminders.clone(), new_event(&sent, None)),
+        (reminders, new_event(&skipped, None)),
+    ]
 }
 
 /// One append request per event (appends at any version), in order.

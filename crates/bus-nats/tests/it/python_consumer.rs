@@ -12,7 +12,7 @@ use std::process::Command;
 use bus::EventBus;
 use event_store::RecordedEvent;
 
-use crate::fixtures::recorded_events;
+use crate::fixtures::{recorded, recorded_events, report_request_and_reminders};
 use crate::TestStream;
 
 const PYTHON_MODULES: &str = "grpcio-tools protobuf nats-py";
@@ -55,7 +55,9 @@ asyncio.run(main(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
 async fn a_python_consumer_decodes_every_event_with_code_generated_from_proto() {
     let stream = TestStream::on_shared_server();
     let bus = stream.connect().await;
-    let events = recorded_events(30);
+    let mut events = recorded_events(30);
+    let last = events.last().unwrap().clone();
+    events.extend(recorded(&report_request_and_reminders(), last.global_position + 1, &last.hash));
     bus.publish(&events).await.unwrap();
 
     let work = tempfile::tempdir().unwrap();
@@ -102,10 +104,23 @@ fn assert_seen_as_published(event: &RecordedEvent, seen: &serde_json::Value) -> 
     // The typed payload carries the domain's fields (protobuf's JSON names are lowerCamelCase).
     let typed = &seen["payload"];
     let mut n_compared = 0;
-    for (stored, generated) in [("/content/summary", "/content/summary"), ("/title", "/title"), ("/task_id", "/taskId")]
-    {
+    for (stored, generated) in [
+        ("/content/summary", "/content/summary"),
+        ("/title", "/title"),
+        ("/task_id", "/taskId"),
+        ("/cut_off", "/cutOff"),
+        ("/occurrence_key", "/occurrenceKey"),
+        ("/due_at", "/dueAt"),
+    ] {
         if let Some(value) = event.payload.pointer(stored) {
             assert_eq!(typed.pointer(generated), Some(value), "{stored} at {position}");
+            n_compared += 1;
+        }
+    }
+    if let Some(reason) = event.payload.pointer("/reason").and_then(|reason| reason.as_str()) {
+        if event.event_type == "ReminderSkipped" {
+            let enum_name = format!("SKIP_REASON_{}", reason.to_uppercase());
+            assert_eq!(typed["reason"], enum_name.as_str(), "skip reason at {position}");
             n_compared += 1;
         }
     }

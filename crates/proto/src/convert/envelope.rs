@@ -7,6 +7,7 @@
 
 use domain::access::AccessEvent;
 use domain::plan::PlanEvent;
+use domain::reminder::ReminderEvent;
 use domain::task::TaskEvent;
 use event_store::canonical::canonical_json;
 use event_store::{Actor, RecordedEvent, StreamId};
@@ -23,8 +24,9 @@ use crate::pb;
 use crate::subject::Aggregate;
 
 /// The envelope of a stored event. The payload is decoded into its domain event (the stream id says of which
-/// aggregate), which fails for a stream that is not `plan-`, `task-` or `access-<uuid>` and for a payload that the
-/// domain does not read; `payload_json` is the payload's canonical (RFC 8785) text, which is how the store keeps it.
+/// aggregate), which fails for a stream that is not `plan-`, `task-`, `access-` or `reminders-<uuid>` and for a
+/// payload that the domain does not read; `payload_json` is the payload's canonical (RFC 8785) text, which is how
+/// the store keeps it.
 pub fn envelope_from_recorded(event: &RecordedEvent) -> Result<pb::EventEnvelope, ConvertError> {
     let aggregate = aggregate_of_stream(&event.stream_id)?;
     let domain_event = domain_event_from_json(aggregate, &event.event_type, &event.payload)?;
@@ -123,7 +125,7 @@ fn check_typed_payload(
     Ok(())
 }
 
-/// Reads a stored payload as the domain does: `{"event_type": …, "payload": …}` into `PlanEvent` or `TaskEvent`.
+/// Reads a stored payload as the domain does: `{"event_type": …, "payload": …}` into the aggregate's event enum.
 fn domain_event_from_json(
     aggregate: Aggregate,
     event_type: &str,
@@ -134,13 +136,17 @@ fn domain_event_from_json(
         Aggregate::Plan => serde_json::from_value::<PlanEvent>(tagged).map(DomainEvent::Plan),
         Aggregate::Task => serde_json::from_value::<TaskEvent>(tagged).map(DomainEvent::Task),
         Aggregate::Access => serde_json::from_value::<AccessEvent>(tagged).map(DomainEvent::Access),
+        Aggregate::Reminder => serde_json::from_value::<ReminderEvent>(tagged).map(DomainEvent::Reminder),
     };
     event.map_err(|error| ConvertError::invalid("payload_json", format!("not a {event_type} payload: {error}")))
 }
 
 fn aggregate_of_stream(stream_id: &StreamId) -> Result<Aggregate, ConvertError> {
     Aggregate::of_stream(stream_id).map(|(aggregate, _)| aggregate).ok_or_else(|| {
-        ConvertError::invalid("stream_id", format!("{:?} is not plan-, task- or access-<uuid>", stream_id.as_str()))
+        ConvertError::invalid(
+            "stream_id",
+            format!("{:?} is not plan-, task-, access- or reminders-<uuid>", stream_id.as_str()),
+        )
     })
 }
 

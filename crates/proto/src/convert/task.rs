@@ -111,6 +111,9 @@ pub(super) fn from_proto(payload: &Payload) -> Result<TaskEvent, ConvertError> {
         Payload::RecordsRead(_) => {
             return Err(ConvertError::invalid("payload", "an access event is not a task event"));
         }
+        Payload::ReminderSent(_) | Payload::ReminderFailed(_) | Payload::ReminderSkipped(_) => {
+            return Err(ConvertError::invalid("payload", "a reminder event is not a task event"));
+        }
         Payload::TaskAssigned(message) => TaskEvent::TaskAssigned(task_assigned(message)?),
         Payload::ProgressReported(message) => TaskEvent::ProgressReported(progress_reported(message)?),
         Payload::ReportCorrected(message) => TaskEvent::ReportCorrected(report_corrected(message)?),

@@ -3,6 +3,7 @@
 
 use domain::deadline::Deadline;
 use domain::plan::PlanEvent;
+use domain::reminder::{ReminderEvent, ReminderSkipped, SkipReason};
 use domain::task::TaskEvent;
 use prost::Message;
 use proto::convert::{domain_event_from_proto, domain_event_to_proto};
@@ -11,8 +12,8 @@ use proto::{pb, plan_event_from_proto, plan_event_to_proto, task_event_from_prot
 use proto::{ConvertError, DomainEvent};
 
 use crate::fixtures::{
-    all_domain_events, plan_events_full, plan_events_sparse, report_content_full, task_events_full, task_events_sparse,
-    ALL_EVENT_TYPES,
+    all_domain_events, plan_events_full, plan_events_sparse, reminder_events_full, reminder_events_sparse,
+    report_content_full, task_events_full, task_events_sparse, ALL_EVENT_TYPES,
 };
 
 /// The payload on the wire and back: encoded inside an otherwise empty envelope, as it travels.
@@ -269,4 +270,82 @@ fn a_plan_payload_is_not_a_task_event_nor_the_reverse() {
     let task_payload = task_event_to_proto(&task_events_full()[0]);
     assert_eq!(plan_event_from_proto(&task_payload).unwrap_err().field(), "payload");
     assert!(matches!(domain_event_from_proto(&task_payload), Ok(DomainEvent::Task(_))));
+}
+
+/// Stops compiling when a reminder event or a skip reason is added, so that the fixtures get it too.
+fn _every_reminder_variant_is_in_the_fixtures(event: &ReminderEvent, reason: SkipReason) {
+    match event {
+        ReminderEvent::ReminderSent(_) | ReminderEvent::ReminderFailed(_) | ReminderEvent::ReminderSkipped(_) => {}
+    }
+    match reason {
+        SkipReason::TaskCompleted
+        | SkipReason::TaskCancelled
+        | SkipReason::TaskTransferred
+        | SkipReason::DeadlineChanged
+        | SkipReason::ReportFiled
+        | SkipReason::TooOld
+        | SkipReason::FoldedIntoDigest
+        | SkipReason::EndpointDisabled
+        | SkipReason::NoRecipient => {}
+    }
+}
+
+#[test]
+fn every_reminder_event_round_trips_with_its_instants_and_their_offsets() {
+    let events: Vec<ReminderEvent> = reminder_events_full().into_iter().chain(reminder_events_sparse()).collect();
+    let types: std::collections::BTreeSet<&str> = events.iter().map(ReminderEvent::event_type).collect();
+    assert_eq!(types.len(), 3, "{types:?}");
+    for event in events {
+        let payload = through_bytes(domain_event_to_proto(&DomainEvent::Reminder(event.clone())));
+        let DomainEvent::Reminder(back) = domain_event_from_proto(&payload).unwrap() else {
+            panic!("a reminder payload decodes to a reminder event");
+        };
+        assert_eq!(back, event);
+        assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&event).unwrap(), "stored JSON");
+    }
+    let Payload::ReminderFailed(failed) =
+        domain_event_to_proto(&DomainEvent::Reminder(reminder_events_full()[1].clone()))
+    else {
+        panic!("expected ReminderFailed");
+    };
+    assert_eq!(failed.due_at, "2024-11-30T08:00:00+07:00");
+    assert_eq!(failed.retry_at.as_deref(), Some("2024-11-30T08:05:00.5+07:00"));
+}
+
+#[test]
+fn every_skip_reason_has_the_enum_value_of_its_stored_name() {
+    for reason in SkipReason::ALL {
+        let event = ReminderEvent::ReminderSkipped(ReminderSkipped {
+            occurrence_key: "k".to_owned(),
+            rule: "r".to_owned(),
+            kind: "overdue".to_owned(),
+            recipient: None,
+            reason,
+            detail: String::new(),
+            due_at: time::macros::datetime!(2024-12-01 08:00 +07:00),
+        });
+        let Payload::ReminderSkipped(message) = domain_event_to_proto(&DomainEvent::Reminder(event)) else {
+            panic!("expected ReminderSkipped");
+        };
+        let name = pb::SkipReason::try_from(message.reason).unwrap().as_str_name();
+        assert_eq!(name, format!("SKIP_REASON_{}", reason.as_str().to_uppercase()));
+    }
+}
+
+#[test]
+fn a_reminder_without_a_reason_or_with_a_bad_instant_is_refused_naming_the_field() {
+    let Payload::ReminderSkipped(mut skipped) =
+        domain_event_to_proto(&DomainEvent::Reminder(reminder_events_full()[2].clone()))
+    else {
+        panic!("expected ReminderSkipped");
+    };
+    skipped.reason = pb::SkipReason::Unspecified as i32;
+    let error = domain_event_from_proto(&Payload::ReminderSkipped(skipped.clone())).unwrap_err();
+    assert_eq!(error.field(), "reminder_skipped.reason");
+    skipped.reason = pb::SkipReason::TooOld as i32;
+    skipped.due_at = "30/11/2024 08:00".to_owned();
+    let error = domain_event_from_proto(&Payload::ReminderSkipped(skipped)).unwrap_err();
+    assert_eq!(error.field(), "reminder_skipped.due_at");
+    let reminder_payload = domain_event_to_proto(&DomainEvent::Reminder(reminder_events_full()[0].clone()));
+    assert_eq!(task_event_from_proto(&reminder_payload).unwrap_err().field(), "payload");
 }

@@ -12,6 +12,7 @@ use domain::plan::{
     PlanCreated, PlanEvent, PlanFrozen, PlanUnfrozen, ReportIssued, ReportRequestWithdrawn, ReportRequested, Section,
     TaskRegistered,
 };
+use domain::reminder::{reminder_stream_id, ReminderEvent, ReminderFailed, ReminderSent, ReminderSkipped, SkipReason};
 use domain::status::ReportedProgress;
 use domain::task::{
     CompletionReported, DeadlineExtensionApproved, DeadlineExtensionRejected, DeadlineExtensionRequested, Decision,
@@ -338,7 +339,88 @@ pub fn all_domain_events() -> Vec<DomainEvent> {
     let plan_events = plan_events_full().into_iter().chain(plan_events_sparse()).map(DomainEvent::Plan);
     let task_events = task_events_full().into_iter().chain(task_events_sparse()).map(DomainEvent::Task);
     let access_events = access_events().into_iter().map(DomainEvent::Access);
-    plan_events.chain(task_events).chain(access_events).collect()
+    let reminder_events = reminder_events_full().into_iter().chain(reminder_events_sparse()).map(DomainEvent::Reminder);
+    plan_events.chain(task_events).chain(access_events).chain(reminder_events).collect()
+}
+
+/// One of every reminder event, with every optional field filled.
+pub fn reminder_events_full() -> Vec<ReminderEvent> {
+    vec![
+        ReminderEvent::ReminderSent(reminder_sent()),
+        ReminderEvent::ReminderFailed(ReminderFailed {
+            occurrence_key: "deadline:0190f5c4-7a2b-7c3d-8e4f-5a6b7c8d9e02:2024-11-30:due".to_owned(),
+            rule: "deadline-due-today".to_owned(),
+            kind: "due_today".to_owned(),
+            channel: "webhook".to_owned(),
+            recipient: "KHCN".to_owned(),
+            address: "https://khcn.example.vn/hooks/taskledger".to_owned(),
+            attempt: 2,
+            error: "HTTP 503 Service Unavailable".to_owned(),
+            permanent: false,
+            retry_at: Some(datetime!(2024-11-30 08:05:00.5 +07:00)),
+            dead_lettered: false,
+            due_at: datetime!(2024-11-30 08:00 +07:00),
+        }),
+        ReminderEvent::ReminderSkipped(ReminderSkipped {
+            occurrence_key: "report:0190f5c4-7a2b-7c3d-8e4f-5a6b7c8d9e07:2024-04-15".to_owned(),
+            rule: "report-due-3-days".to_owned(),
+            kind: "report_due".to_owned(),
+            recipient: Some("KHCN".to_owned()),
+            reason: SkipReason::FoldedIntoDigest,
+            detail: "Bản tổng hợp ngày 12/04/2024".to_owned(),
+            due_at: datetime!(2024-04-12 08:00 +07:00),
+        }),
+    ]
+}
+
+/// One of every reminder event, with every optional field empty, and the other skip reasons.
+pub fn reminder_events_sparse() -> Vec<ReminderEvent> {
+    let skipped = |reason| {
+        ReminderEvent::ReminderSkipped(ReminderSkipped {
+            occurrence_key: "k".to_owned(),
+            rule: String::new(),
+            kind: "overdue".to_owned(),
+            recipient: None,
+            reason,
+            detail: String::new(),
+            due_at: datetime!(2024-12-01 00:00 UTC),
+        })
+    };
+    let mut events = vec![
+        ReminderEvent::ReminderSent(ReminderSent { detail: String::new(), attempt: 0, ..reminder_sent() }),
+        ReminderEvent::ReminderFailed(ReminderFailed {
+            occurrence_key: "k".to_owned(),
+            rule: String::new(),
+            kind: "escalation".to_owned(),
+            channel: "nats".to_owned(),
+            recipient: String::new(),
+            address: String::new(),
+            attempt: 5,
+            error: "no responders".to_owned(),
+            permanent: true,
+            retry_at: None,
+            dead_lettered: true,
+            due_at: datetime!(2024-12-01 00:00 UTC),
+        }),
+    ];
+    events.extend(SkipReason::ALL.into_iter().map(skipped));
+    events
+}
+
+fn reminder_sent() -> ReminderSent {
+    ReminderSent {
+        occurrence_key: "deadline:0190f5c4-7a2b-7c3d-8e4f-5a6b7c8d9e02:2024-11-30:d-7".to_owned(),
+        rule: "deadline-7-days".to_owned(),
+        kind: "deadline_approaching".to_owned(),
+        channel: "email".to_owned(),
+        recipient: "KHCN".to_owned(),
+        address: "vanthu@skhcn.bacgiang.gov.vn".to_owned(),
+        attempt: 1,
+        late: true,
+        digest: true,
+        due_at: datetime!(2024-11-23 08:00 +07:00),
+        detail: "Nhiệm vụ 2 sắp đến hạn (30/11/2024)".to_owned(),
+    }
 }
 
 /// An auditor's read of a plan's records, and one that concerns no plan.
@@ -371,6 +453,7 @@ pub fn recorded_chain(events: &[DomainEvent]) -> Vec<RecordedEvent> {
             DomainEvent::Plan(_) => PLAN_ID.stream_name(),
             DomainEvent::Task(_) => TASK_ID.stream_name(),
             DomainEvent::Access(_) => format!("access-{PLAN_ID}"),
+            DomainEvent::Reminder(_) => reminder_stream_id(TASK_ID),
         };
         let stream_version = stream_versions.entry(stream_id.clone()).or_default();
         *stream_version += 1;
@@ -410,6 +493,7 @@ pub fn stored_payload(event: &DomainEvent) -> serde_json::Value {
         DomainEvent::Plan(event) => serde_json::to_value(event).unwrap(),
         DomainEvent::Task(event) => serde_json::to_value(event).unwrap(),
         DomainEvent::Access(event) => serde_json::to_value(event).unwrap(),
+        DomainEvent::Reminder(event) => serde_json::to_value(event).unwrap(),
     };
     serde_json::from_str(&canonical_json(&tagged["payload"])).unwrap()
 }
