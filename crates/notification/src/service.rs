@@ -37,21 +37,21 @@ use crate::store::{NotifyStore, StoreError};
 /// Why the service cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("invalid notification configuration: {0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("invalid holiday calendar: {0}")]
+    #[error(transparent)]
     Calendar(#[from] CalendarError),
-    #[error("invalid email settings: {0}")]
+    #[error("invalid email settings")]
     Email(#[from] EmailConfigError),
-    #[error("invalid webhook settings: {0}")]
+    #[error("invalid webhook settings")]
     Webhook(#[from] WebhookConfigError),
-    #[error("cannot set up the NATS notification stream: {0}")]
+    #[error("cannot set up the NATS notification stream")]
     Nats(#[from] NatsChannelError),
     #[error("NATS is configured in the rule file but this process has no NATS connection (give --nats-url)")]
     NatsUnavailable,
-    #[error("cannot open the notification tables: {0}")]
+    #[error("cannot open the notification tables")]
     Store(#[from] StoreError),
-    #[error("cannot start the notification consumer: {0}")]
+    #[error("cannot start the notification consumer")]
     Projection(#[from] ProjectionError),
 }
 
@@ -160,8 +160,18 @@ impl NotificationService {
         tasks.spawn(self.dispatcher.clone().run(cancel));
     }
 
+    /// Deliveries due now (the business clock's) and not finished.
+    pub async fn n_due(&self) -> Result<u64, StoreError> {
+        self.store.n_due(self.clock.now()).await
+    }
+
     /// The feed and the operators' routes.
     pub fn routes(&self, token_key: Arc<TokenKey>) -> Router {
-        crate::feed::router(FeedState { store: self.store.clone(), token_key, clock: self.clock.clone() })
+        crate::feed::router(FeedState {
+            store: self.store.clone(),
+            token_key,
+            clock: self.clock.clone(),
+            token_clock: Arc::new(http_api::SystemClock),
+        })
     }
 }

@@ -41,6 +41,11 @@ pub enum Action {
     CommandService(ServeArgs),
     /// Run the projection service alone: read models, the board, the appendix, statistics.
     ProjectionService(ServeArgs),
+    /// Run the notification service alone: deadline and reporting reminders by email, webhook, NATS and the
+    /// in-app feed (GET /v1/notifications); as many replicas as wanted, against PostgreSQL and NATS.
+    NotificationService(ServeArgs),
+    /// Operate the notification service: re-enable a webhook endpoint, list dead letters.
+    Notifications(NotificationsArgs),
     /// Manage the read models.
     Projections(ProjectionsArgs),
     /// Print a bearer token that a server on the same data dir (or the same TASKLEDGER_TOKEN_KEY) accepts.
@@ -103,6 +108,46 @@ pub struct ServeArgs {
     /// Sign a checkpoint once the latest is this many seconds old and the log has grown since.
     #[arg(long, env = "TASKLEDGER_CHECKPOINT_INTERVAL_SECS", default_value_t = 60)]
     pub checkpoint_interval_secs: u64,
+    /// The notification rule file (TOML; see crates/notification/config/notification.example.toml); the defaults
+    /// without one. An invalid file or holiday calendar stops start-up, naming the line.
+    #[arg(long = "notification-config", visible_alias = "config", env = "TASKLEDGER_NOTIFICATION_CONFIG")]
+    pub notification_config: Option<PathBuf>,
+    /// The notification service's business clock, for tests and drills only: system (default),
+    /// fixed:<RFC 3339>, offset:<RFC 3339> (starts there and runs) or file:<path> (the instant in the file).
+    #[arg(long, env = "TASKLEDGER_CLOCK", default_value = "system", hide = true)]
+    pub clock: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NotificationsArgs {
+    #[command(subcommand)]
+    pub action: NotificationsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotificationsAction {
+    /// Enable a webhook endpoint that was disabled after failing repeatedly; its failures start over.
+    EnableEndpoint(EnableEndpointArgs),
+    /// Print the deliveries given up on (JSON lines), with their last error.
+    DeadLetters(NotificationsStoreArgs),
+    /// Print webhook endpoints' health (JSON lines).
+    Endpoints(NotificationsStoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotificationsStoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, env = "TASKLEDGER_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnableEndpointArgs {
+    /// The endpoint's name in the rule file.
+    pub name: String,
+    #[command(flatten)]
+    pub database: NotificationsStoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -326,6 +371,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Action::Serve(args) => crate::serve::run(args, Services::All).await,
         Action::CommandService(args) => crate::serve::run(args, Services::Command).await,
         Action::ProjectionService(args) => crate::serve::run(args, Services::Projection).await,
+        Action::NotificationService(args) => crate::serve::run(args, Services::Notification).await,
+        Action::Notifications(NotificationsArgs { action }) => crate::notifications::run(action).await,
         Action::Projections(ProjectionsArgs { action: ProjectionsAction::Rebuild(args) }) => {
             crate::rebuild::run(args).await
         }
