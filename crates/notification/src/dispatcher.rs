@@ -533,7 +533,7 @@ impl Dispatcher {
                 (ReminderKind::ReportDue { cut_off, period: occurrence.period.clone().unwrap_or_default() }, tasks)
             }
         };
-        if delivery.superseded {
+        if delivery.superseded || self.next_overdue_is_due(delivery, context, now) {
             return skip(SkipReason::Superseded, "a later reminder of the same series is due".to_owned());
         }
         let late = now - occurrence.due_at > self.config.late_after;
@@ -570,6 +570,23 @@ impl Dispatcher {
         } else {
             Plan::Send { reminder, streams }
         }
+    }
+
+    /// Whether the overdue reminder after this one is due already (it is derived only once this one is done
+    /// with, so the store cannot say).
+    fn next_overdue_is_due(&self, delivery: &ClaimedDelivery, context: &Context, now: OffsetDateTime) -> bool {
+        let occurrence = &delivery.occurrence;
+        if occurrence.kind != OccurrenceKind::Overdue {
+            return false;
+        }
+        let Some(task) = occurrence.task_id.and_then(|task_id| context.tasks.get(&task_id)) else { return false };
+        let facts = TaskFacts {
+            task_id: task.task_id.0,
+            plan_id: task.plan_id.0,
+            lead_unit: task.lead_unit.to_string(),
+            deadline: task.deadline,
+        };
+        self.scheduler.overdue_occurrence(&facts, occurrence.step as u32 + 1).is_some_and(|next| next.due_at <= now)
     }
 
     /// Sends single deliveries and digests, `concurrency` at a time.

@@ -3,6 +3,7 @@
 //! 127.0.0.1), and the NATS channel against the real NATS server with JetStream at `nats://127.0.0.1:4222` (or
 //! `TASKLEDGER_TEST_NATS_URL`). `fixtures` builds the deliveries they send.
 
+mod catch_up;
 mod channels;
 mod fixtures;
 mod support;

@@ -147,6 +147,36 @@ impl World {
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
+    /// A plan of 2024 with one task of SO-KHCN per deadline (API codes), numbered 1, 2, …: its id and theirs.
+    pub async fn plan_with_tasks(&self, deadlines: &[&str]) -> (Uuid, Vec<Uuid>) {
+        let planner = Actor {
+            id: "vp.nguyenvanan".to_owned(),
+            name: "Nguyễn Văn An".to_owned(),
+            unit: UnitCode::parse("VP-UBND").unwrap(),
+            role: Role::Planner,
+        };
+        let plan = serde_json::json!({
+            "agency": "SO-KHCN", "year": 2024, "title": "Kế hoạch thử",
+            "basis": ["QĐ số 184/QĐ-UBND ngày 24/01/2024"],
+            "sections": [{"code": "I", "title": "NHIỆM VỤ TRỌNG TÂM"}]
+        });
+        let (status, body) = self.command(&planner, Method::POST, "/v1/plans", plan).await;
+        assert_eq!(status, 201, "plan: {body}");
+        let plan_id = Uuid::parse_str(body["id"].as_str().unwrap()).unwrap();
+        let mut task_ids = Vec::new();
+        for (index, deadline) in deadlines.iter().enumerate() {
+            let task = serde_json::json!({
+                "section": "I", "number": (index + 1).to_string(), "title": format!("Nhiệm vụ thử {}", index + 1),
+                "deadline": deadline, "lead_unit": "SO-KHCN"
+            });
+            let (status, body) =
+                self.command(&planner, Method::POST, &format!("/v1/plans/{plan_id}/tasks"), task).await;
+            assert_eq!(status, 201, "task: {body}");
+            task_ids.push(Uuid::parse_str(body["id"].as_str().unwrap()).unwrap());
+        }
+        (plan_id, task_ids)
+    }
+
     /// Reports completion (the lead unit) and confirms it (the assigner), effective on `on`.
     pub async fn complete_task(&self, task_id: Uuid, on: &str) {
         let (status, body) = self
