@@ -5,6 +5,8 @@
 
 mod catch_up;
 mod channels;
+mod failures;
+mod feed;
 mod fixtures;
 mod support;
 mod world;
