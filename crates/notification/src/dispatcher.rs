@@ -291,15 +291,45 @@ impl Dispatcher {
             }
         }
 
-        let sendings = self.send_all(to_send, to_fold).await;
-        for sending in sendings {
-            self.settle(sending, now, &mut records, &mut finishes, &mut report).await;
-        }
+        // What needs no sending is recorded and marked first; then each chunk of sends as it completes, so that a
+        // replica that dies leaves at most the deliveries in flight unrecorded.
         self.recorder.record(&records).await?;
         let mut follow_ups: HashSet<String> = HashSet::new();
         for finish in finishes {
             self.apply_finish(finish, now, &context, &mut follow_ups).await?;
         }
+        let mut jobs: Vec<Job> =
+            to_send.into_iter().map(|(delivery, reminder, streams)| Job::Single(delivery, reminder, streams)).collect();
+        jobs.extend(to_fold.into_values().map(Job::Digest));
+        let concurrency = self.config.concurrency.max(1);
+        // Sending and settling run side by side: a send in flight (the feed's own write among them) keeps going
+        // while finished ones are recorded, so neither waits on a database connection the other holds.
+        let (completed, mut arrivals) = tokio::sync::mpsc::channel::<Vec<Sending>>(concurrency);
+        let sending = async move {
+            let mut sends = stream::iter(jobs).map(|job| self.send_job(job)).buffer_unordered(concurrency);
+            while let Some(sendings) = sends.next().await {
+                if completed.send(sendings).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let settling = async {
+            let mut chunk = Vec::new();
+            while arrivals.recv_many(&mut chunk, concurrency).await > 0 {
+                let mut records = Vec::new();
+                let mut finishes = Vec::new();
+                for sending in chunk.drain(..).flatten() {
+                    self.settle(sending, now, &mut records, &mut finishes, &mut report).await;
+                }
+                self.recorder.record(&records).await?;
+                for finish in finishes {
+                    self.apply_finish(finish, now, &context, &mut follow_ups).await?;
+                }
+            }
+            Ok::<(), DispatchError>(())
+        };
+        let ((), settled) = tokio::join!(sending, settling);
+        settled?;
         Ok(report)
     }
 
@@ -587,25 +617,6 @@ impl Dispatcher {
             deadline: task.deadline,
         };
         self.scheduler.overdue_occurrence(&facts, occurrence.step as u32 + 1).is_some_and(|next| next.due_at <= now)
-    }
-
-    /// Sends single deliveries and digests, `concurrency` at a time.
-    async fn send_all(
-        &self,
-        to_send: Vec<(ClaimedDelivery, Reminder, Vec<Uuid>)>,
-        to_fold: BTreeMap<(String, &'static str, String), Vec<(ClaimedDelivery, Reminder, Vec<Uuid>)>>,
-    ) -> Vec<Sending> {
-        let mut jobs: Vec<Job> =
-            to_send.into_iter().map(|(delivery, reminder, streams)| Job::Single(delivery, reminder, streams)).collect();
-        jobs.extend(to_fold.into_values().map(Job::Digest));
-        stream::iter(jobs)
-            .map(|job| self.send_job(job))
-            .buffer_unordered(self.config.concurrency.max(1))
-            .collect::<Vec<Vec<Sending>>>()
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
     }
 
     async fn send_job(&self, job: Job) -> Vec<Sending> {
