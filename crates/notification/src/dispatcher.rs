@@ -304,11 +304,14 @@ impl Dispatcher {
         let concurrency = self.config.concurrency.max(1);
         // Sending and settling run side by side: a send in flight (the feed's own write among them) keeps going
         // while finished ones are recorded, so neither waits on a database connection the other holds.
-        let (completed, mut arrivals) = tokio::sync::mpsc::channel::<Vec<Sending>>(concurrency);
+        // Unbounded (a round holds at most a batch): a send must never wait for the settling side, or the sends in
+        // flight would hold their database connections while settling waits for one.
+        let (completed, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<Vec<Sending>>();
+        let endpoints = &context.endpoints;
         let sending = async move {
-            let mut sends = stream::iter(jobs).map(|job| self.send_job(job)).buffer_unordered(concurrency);
+            let mut sends = stream::iter(jobs).map(|job| self.send_job(job, endpoints)).buffer_unordered(concurrency);
             while let Some(sendings) = sends.next().await {
-                if completed.send(sendings).await.is_err() {
+                if completed.send(sendings).is_err() {
                     break;
                 }
             }
@@ -319,7 +322,7 @@ impl Dispatcher {
                 let mut records = Vec::new();
                 let mut finishes = Vec::new();
                 for sending in chunk.drain(..).flatten() {
-                    self.settle(sending, now, &mut records, &mut finishes, &mut report).await;
+                    self.settle(sending, &context, now, &mut records, &mut finishes, &mut report).await;
                 }
                 self.recorder.record(&records).await?;
                 for finish in finishes {
@@ -377,7 +380,18 @@ impl Dispatcher {
                 }
             }
         }
-        Ok(Context { tasks, reports, plan_titles, recorded })
+        let mut endpoints = EndpointHealthNow::default();
+        if claimed.iter().any(|delivery| delivery.channel == ChannelKind::Webhook) {
+            for endpoint in self.notify.endpoints().await? {
+                if endpoint.disabled {
+                    endpoints.disabled.insert(endpoint.endpoint.clone(), endpoint.disabled_reason.unwrap_or_default());
+                }
+                if endpoint.consecutive_failures > 0 {
+                    endpoints.failing.insert(endpoint.endpoint);
+                }
+            }
+        }
+        Ok(Context { tasks, reports, plan_titles, recorded, endpoints })
     }
 
     /// The task folded from its stream, as the store has it now.
@@ -619,12 +633,12 @@ impl Dispatcher {
         self.scheduler.overdue_occurrence(&facts, occurrence.step as u32 + 1).is_some_and(|next| next.due_at <= now)
     }
 
-    async fn send_job(&self, job: Job) -> Vec<Sending> {
+    async fn send_job(&self, job: Job, endpoints: &EndpointHealthNow) -> Vec<Sending> {
         match job {
             Job::Single(delivery, reminder, streams) => {
                 let message = crate::message::render(&reminder, &delivery.recipient);
                 let subject = message.subject.clone();
-                let result = self.deliver(&delivery, &reminder, message, &delivery.delivery_id).await;
+                let result = self.deliver(&delivery, &reminder, message, &delivery.delivery_id, endpoints).await;
                 vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }]
             }
             Job::Digest(members) => {
@@ -642,7 +656,7 @@ impl Dispatcher {
                     tasks: reminders.iter().flat_map(|reminder| reminder.tasks.clone()).collect(),
                     ..reminders[reminders.len() - 1].clone()
                 };
-                let result = self.deliver(first, &digest_reminder, message, &digest_id).await;
+                let result = self.deliver(first, &digest_reminder, message, &digest_id, endpoints).await;
                 members
                     .into_iter()
                     .map(|(delivery, reminder, streams)| Sending {
@@ -669,6 +683,7 @@ impl Dispatcher {
         reminder: &Reminder,
         message: crate::channel::Message,
         delivery_id: &str,
+        endpoints: &EndpointHealthNow,
     ) -> Result<crate::channel::Receipt, DeliveryError> {
         let Some(channel) = self.channels.get(&claimed.channel) else {
             return Err(DeliveryError::Permanent(format!(
@@ -677,10 +692,8 @@ impl Dispatcher {
             )));
         };
         if claimed.channel == ChannelKind::Webhook {
-            match self.notify.endpoint_disabled(&claimed.address).await {
-                Ok(Some(reason)) => return Err(DeliveryError::Permanent(format!("{ENDPOINT_DISABLED}: {reason}"))),
-                Ok(None) => {}
-                Err(error) => return Err(DeliveryError::Transient(format!("endpoint health unreadable: {error}"))),
+            if let Some(reason) = endpoints.disabled.get(&claimed.address) {
+                return Err(DeliveryError::Permanent(format!("{ENDPOINT_DISABLED}: {reason}")));
             }
         }
         let delivery = Delivery {
@@ -699,6 +712,7 @@ impl Dispatcher {
     async fn settle(
         &self,
         sending: Sending,
+        context: &Context,
         now: OffsetDateTime,
         records: &mut Vec<OutcomeRecord>,
         finishes: &mut Vec<Finish>,
@@ -714,7 +728,7 @@ impl Dispatcher {
                 count("sent", claimed.channel, "");
                 metrics::histogram!("taskledger_notification_delay_seconds", "channel" => channel_name(claimed.channel))
                     .record((now - occurrence.due_at).as_seconds_f64().max(0.0));
-                if claimed.channel == ChannelKind::Webhook {
+                if claimed.channel == ChannelKind::Webhook && context.endpoints.failing.contains(&claimed.address) {
                     if let Err(error) = self.notify.endpoint_succeeded(&claimed.address).await {
                         tracing::warn!(endpoint = %claimed.address, %error, "endpoint health not updated");
                     }
@@ -942,6 +956,16 @@ struct Context {
     reports: HashMap<String, ReportContext>,
     plan_titles: HashMap<Uuid, String>,
     recorded: HashMap<Uuid, HashSet<Uuid>>,
+    endpoints: EndpointHealthNow,
+}
+
+/// Webhook endpoints' health as the round began.
+#[derive(Default)]
+struct EndpointHealthNow {
+    /// Disabled endpoints, with why.
+    disabled: HashMap<String, String>,
+    /// Endpoints whose last delivery failed: a success resets their count.
+    failing: HashSet<String>,
 }
 
 struct ReportContext {

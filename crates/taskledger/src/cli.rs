@@ -286,6 +286,26 @@ pub enum Benchmark {
     /// A task's history of 1,000 events, the appendix of a 500-node plan as known at a past instant, and
     /// `verify` over a million events, each beside a raw SELECT of the same rows.
     Audit(BenchAuditArgs),
+    /// 100,000 reminder occurrences scheduled, 10,000 falling due at once delivered to a local webhook receiver,
+    /// and a reminder's delay when the service is idle, beside the receiver's own request rate.
+    Notify(BenchNotifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchNotifyArgs {
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "TASKLEDGER_BENCH_DATABASE_URL", hide_env_values = true,
+        default_value = bench::append::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Occurrences scheduled (5 per task).
+    #[arg(long, default_value_t = 100_000)]
+    pub occurrences: usize,
+    /// Occurrences falling due at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub fired: usize,
+    /// Webhook requests at once, of the dispatcher and of the raw loop.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -385,5 +405,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bench::run_projections(args).await
         }
         Action::Bench(BenchArgs { benchmark: Benchmark::Audit(args) }) => crate::bench::run_audit(args).await,
+        Action::Bench(BenchArgs { benchmark: Benchmark::Notify(args) }) => crate::bench::run_notify(args).await,
     }
 }
