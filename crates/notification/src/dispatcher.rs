@@ -229,9 +229,8 @@ impl Dispatcher {
         let context = self.read_context(&claimed).await?;
         let mut records: Vec<OutcomeRecord> = Vec::new();
         let mut finishes: Vec<Finish> = Vec::new();
-        let mut to_send: Vec<(ClaimedDelivery, Reminder, Vec<Uuid>)> = Vec::new();
-        let mut to_fold: BTreeMap<(String, &'static str, String), Vec<(ClaimedDelivery, Reminder, Vec<Uuid>)>> =
-            BTreeMap::new();
+        let mut to_send: Vec<Decided> = Vec::new();
+        let mut to_fold: BTreeMap<DigestKey, Vec<Decided>> = BTreeMap::new();
         for delivery in claimed {
             let attempt = delivery.attempts_before + 1;
             match self.plan(&delivery, &context, now) {
@@ -283,11 +282,11 @@ impl Dispatcher {
                         outcome: "task not readable yet",
                     });
                 }
-                Plan::Send { reminder, streams } => to_send.push((delivery, reminder, streams)),
+                Plan::Send { reminder, streams } => to_send.push(Decided { delivery, reminder, streams }),
                 Plan::Fold { reminder, streams } => to_fold
                     .entry((delivery.recipient.id.clone(), channel_name(delivery.channel), delivery.address.clone()))
                     .or_default()
-                    .push((delivery, reminder, streams)),
+                    .push(Decided { delivery, reminder, streams }),
             }
         }
 
@@ -298,8 +297,7 @@ impl Dispatcher {
         for finish in finishes {
             self.apply_finish(finish, now, &context, &mut follow_ups).await?;
         }
-        let mut jobs: Vec<Job> =
-            to_send.into_iter().map(|(delivery, reminder, streams)| Job::Single(delivery, reminder, streams)).collect();
+        let mut jobs: Vec<Job> = to_send.into_iter().map(|decided| Job::Single(Box::new(decided))).collect();
         jobs.extend(to_fold.into_values().map(Job::Digest));
         let concurrency = self.config.concurrency.max(1);
         // Sending and settling run side by side: a send in flight (the feed's own write among them) keeps going
@@ -635,19 +633,20 @@ impl Dispatcher {
 
     async fn send_job(&self, job: Job, endpoints: &EndpointHealthNow) -> Vec<Sending> {
         match job {
-            Job::Single(delivery, reminder, streams) => {
+            Job::Single(decided) => {
+                let Decided { delivery, reminder, streams } = *decided;
                 let message = crate::message::render(&reminder, &delivery.recipient);
                 let subject = message.subject.clone();
                 let result = self.deliver(&delivery, &reminder, message, &delivery.delivery_id, endpoints).await;
                 vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }]
             }
             Job::Digest(members) => {
-                let Some((first, _, _)) = members.first() else { return Vec::new() };
-                let reminders: Vec<Reminder> = members.iter().map(|(_, reminder, _)| reminder.clone()).collect();
+                let Some(first) = members.first().map(|member| &member.delivery) else { return Vec::new() };
+                let reminders: Vec<Reminder> = members.iter().map(|member| member.reminder.clone()).collect();
                 let message = crate::message::render_digest(&reminders, &first.recipient);
                 let subject = message.subject.clone();
                 let mut member_ids: Vec<&str> =
-                    members.iter().map(|(delivery, _, _)| delivery.delivery_id.as_str()).collect();
+                    members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
                 member_ids.sort_unstable();
                 let digest_id = hashed_uuid(&member_ids.join("\u{0}")).to_string();
                 let digest_reminder = Reminder {
@@ -659,7 +658,7 @@ impl Dispatcher {
                 let result = self.deliver(first, &digest_reminder, message, &digest_id, endpoints).await;
                 members
                     .into_iter()
-                    .map(|(delivery, reminder, streams)| Sending {
+                    .map(|Decided { delivery, reminder, streams }| Sending {
                         claimed: delivery,
                         reminder,
                         streams,
@@ -974,9 +973,19 @@ struct ReportContext {
     unreported: Vec<TaskRef>,
 }
 
+/// A delivery decided to go, with its reminder and the streams its outcome is recorded on.
+struct Decided {
+    delivery: ClaimedDelivery,
+    reminder: Reminder,
+    streams: Vec<Uuid>,
+}
+
+/// Late reminders folded into one digest share a recipient, a channel and an address.
+type DigestKey = (String, &'static str, String);
+
 enum Job {
-    Single(ClaimedDelivery, Reminder, Vec<Uuid>),
-    Digest(Vec<(ClaimedDelivery, Reminder, Vec<Uuid>)>),
+    Single(Box<Decided>),
+    Digest(Vec<Decided>),
 }
 
 enum Finish {
