@@ -40,8 +40,11 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// The actor's unit code.
     pub unit: Option<String>,
-    /// An event type: "ReportCorrected", "RecordsRead", …
+    /// An event type: "ReportCorrected", "RecordsRead", "ReminderSkipped", …
     pub event_type: Option<String>,
+    /// The kind of stream, the part of `stream_id` before the uuid: plan, task, access (auditors' reads) or
+    /// reminders (the notification service's reminder logs).
+    pub aggregate: Option<String>,
     /// A task: its events and those of its indicators.
     pub task_id: Option<Uuid>,
     /// A plan: its events, those of all its tasks and indicators, and its access log.
@@ -117,8 +120,8 @@ pub async fn record_read(state: &AppState, actor: &Actor, read: ReadRecord) -> R
     Ok(())
 }
 
-/// Searches the whole log: by actor, unit, event type, task (with its indicators), plan and recorded time,
-/// paginated by position. `format=csv` exports the page as CSV.
+/// Searches the whole log: by actor, unit, event type, aggregate, task (with its indicators and their reminder
+/// logs), plan and recorded time, paginated by position. `format=csv` exports the page as CSV.
 #[utoipa::path(get, path = "/v1/audit/events", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 422, body = Problem)))]
@@ -167,11 +170,15 @@ pub async fn search(
     })
 }
 
+/// The kinds of stream the search filters by (`aggregate=`): the part of a stream id before its uuid.
+pub const AGGREGATES: [&str; 4] = ["plan", "task", "access", "reminders"];
+
 /// The filters that apply to each event.
 struct EventFilter {
     actor: Option<String>,
     unit: Option<String>,
     event_type: Option<String>,
+    aggregate: Option<String>,
     recorded_from: Option<OffsetDateTime>,
     recorded_to: Option<OffsetDateTime>,
 }
@@ -188,10 +195,19 @@ impl EventFilter {
                 })
                 .transpose()
         };
+        if let Some(aggregate) = query.aggregate.as_deref() {
+            if !AGGREGATES.contains(&aggregate) {
+                return Err(ApiError::invalid(
+                    "aggregate",
+                    format!("\"{aggregate}\" is not one of {}", AGGREGATES.join(", ")),
+                ));
+            }
+        }
         let filter = EventFilter {
             actor: query.actor.clone(),
             unit: query.unit.clone(),
             event_type: query.event_type.clone(),
+            aggregate: query.aggregate.clone(),
             recorded_from: instant("recorded_from", &query.recorded_from)?,
             recorded_to: instant("recorded_to", &query.recorded_to)?,
         };
@@ -207,6 +223,9 @@ impl EventFilter {
         self.actor.as_deref().is_none_or(|actor| event.actor.id == actor)
             && self.unit.as_deref().is_none_or(|unit| event.actor.unit.eq_ignore_ascii_case(unit))
             && self.event_type.as_deref().is_none_or(|event_type| event.event_type == event_type)
+            && self.aggregate.as_deref().is_none_or(|aggregate| {
+                event.stream_id.as_str().split_once('-').is_some_and(|(prefix, _)| prefix == aggregate)
+            })
             && self.recorded_from.is_none_or(|from| event.recorded_at >= from)
             && self.recorded_to.is_none_or(|to| event.recorded_at <= to)
     }
@@ -261,6 +280,7 @@ fn query_text(query: &AuditQuery) -> String {
     push("actor", query.actor.clone());
     push("unit", query.unit.clone());
     push("event_type", query.event_type.clone());
+    push("aggregate", query.aggregate.clone());
     push("task_id", query.task_id.map(|id| id.to_string()));
     push("plan_id", query.plan_id.map(|id| id.to_string()));
     push("recorded_from", query.recorded_from.clone());

@@ -193,6 +193,41 @@ pub struct TransferBody {
     pub effective_on: Option<String>,
 }
 
+/// A report request: reports as of `cut_off`, expected by `due_on` (the cut-off itself when absent), of `units`
+/// (every lead unit of the plan when absent or empty).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequestBody {
+    /// The date reports are made as of, `YYYY-MM-DD`: "2024-04-15" for "đến 15/4/2024".
+    pub cut_off: String,
+    /// The day reports are expected by, `YYYY-MM-DD`, not before `cut_off`; `cut_off` when absent.
+    pub due_on: Option<String>,
+    /// Unit codes asked; every lead unit of the plan when absent or empty.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// The documents the request rests on: "Công văn số 1941/UBND-TH ngày 05/04/2024".
+    #[serde(default)]
+    pub basis: Vec<String>,
+    /// A note for the units; may be empty.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Withdraws a report request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalBody {
+    pub reason: String,
+}
+
+/// Free text that may be empty (a note): what [`text`] accepts, or nothing but whitespace, which gives "".
+pub fn free_text(field: &str, input: &str) -> Result<String, DomainError> {
+    if input.trim().is_empty() {
+        return Ok(String::new());
+    }
+    text(field, input).map(NonEmptyText::into_string)
+}
+
 pub fn text(field: &str, input: &str) -> Result<NonEmptyText, DomainError> {
     NonEmptyText::parse(input, MAX_TEXT_CHARS).map_err(|error| DomainError::invalid(field, error.to_string()))
 }

@@ -2,6 +2,10 @@
 //! with who recorded it, when, why and on which documents, and with corrections and extension decisions shown
 //! next to what they correct or decide. Also the exports of that history as JSON or CSV.
 //!
+//! A task's history also holds its reminder log (the stream `reminders-<task_id>`, see `domain::reminder`): every
+//! reminder the notification service sent, failed to deliver or skipped, with a summary in Vietnamese, in log
+//! order among the task's own events.
+//!
 //! `entries` turns stored events into [`HistoryEntry`]s; `audit` reuses it for the audit search, `diff` for the
 //! events between two points.
 
@@ -14,6 +18,7 @@ use axum::Json;
 use domain::document_ref::DocumentRef;
 use domain::ids::{PlanId, TaskId};
 use domain::plan::PlanEvent;
+use domain::reminder::{reminder_stream_id, task_of_reminder_stream, ReminderEvent, REMINDER_STREAM_PREFIX};
 use domain::task::{ReportContent, TaskEvent};
 use event_store::{RecordedEvent, StreamId};
 use serde::{Deserialize, Serialize};
@@ -44,8 +49,11 @@ pub struct HistoryEntry {
     pub command_id: Uuid,
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
-    /// The task or indicator the event is about, for task events.
+    /// The task or indicator the event is about, for task and reminder events.
     pub task_id: Option<Uuid>,
+    /// What happened, in Vietnamese, where the event type and reason do not say it: a reminder's
+    /// "Đã nhắc hạn sắp đến qua email tới SO-KHCN (lần 1)".
+    pub summary: Option<String>,
     /// Why: a correction's or a decision's reason, an approval's note.
     pub reason: Option<String>,
     /// The documents the event cites: a decision's basis, a report's evidence, as written.
@@ -113,8 +121,8 @@ pub enum Format {
     Csv,
 }
 
-/// Every event of a task and of its indicators, in order, with provenance, reasons, documents and hashes;
-/// `format=csv` exports the same as CSV.
+/// Every event of a task and of its indicators, in order, with provenance, reasons, documents and hashes, their
+/// reminder logs included (reminders sent, failed and skipped); `format=csv` exports the same as CSV.
 #[utoipa::path(get, path = "/v1/tasks/{task_id}/history", tag = "queries", params(("task_id" = Uuid, Path), ExportQuery),
     responses((status = 200, body = Vec<HistoryEntry>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn get_task_history(
@@ -125,11 +133,16 @@ pub async fn get_task_history(
 ) -> Result<Response, ApiError> {
     let format = parse_format(query.format.as_deref())?;
     let task_id = TaskId(task_id);
-    let (plan_id, stored) = task_with_indicators_events(&state, task_id).await?;
-    let entries = entries(&stored);
+    let (plan_id, streams) = history_streams(&state, task_id).await?;
+    let history = state.histories.current(&state, task_id, streams).await?;
     let resource = format!("/v1/tasks/{task_id}/history");
-    record_read(&state, &actor, ReadRecord::new(&resource, format_query(format), Some(plan_id), entries.len())).await?;
-    Ok(export(entries, format, &format!("task-{task_id}-history")))
+    let record = ReadRecord::new(&resource, format_query(format), Some(plan_id), history.n_entries);
+    record_read(&state, &actor, record).await?;
+    Ok(match format {
+        Format::Json => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], history.json.clone())
+            .into_response(),
+        Format::Csv => export(entries(&history.events), format, &format!("task-{task_id}-history")),
+    })
 }
 
 /// Every event of a plan: the plan's own (creation, registrations, freezes, issued reports) and those of every
@@ -151,11 +164,18 @@ pub async fn get_plan_history(
     Ok(export(entries, format, &format!("plan-{plan_id}-history")))
 }
 
-/// The events of a task and its indicators in log order, with the task's plan.
+/// The events of a task and its indicators in log order, their reminder logs included, with the task's plan.
 pub async fn task_with_indicators_events(
     state: &AppState,
     task_id: TaskId,
 ) -> Result<(PlanId, Vec<RecordedEvent>), ApiError> {
+    let (plan_id, streams) = history_streams(state, task_id).await?;
+    let history = state.histories.current(state, task_id, streams).await?;
+    Ok((plan_id, history.events.clone()))
+}
+
+/// The task's plan and the streams its history shows: the task's and its reminder log, then each indicator's.
+pub async fn history_streams(state: &AppState, task_id: TaskId) -> Result<(PlanId, Vec<StreamId>), ApiError> {
     // The task's plan from the command path's cached fold, its nodes from the cached plan: a history request reads
     // the streams it shows and no other.
     let plan_id = state
@@ -163,14 +183,13 @@ pub async fn task_with_indicators_events(
         .plan_of_task(task_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
-    let mut stored = state.ledger.store().read_stream(&StreamId(task_id.stream_name()), 0).await?;
+    let mut streams = node_streams(task_id).to_vec();
     if let Some((plan, _)) = state.plans.current(state.ledger.store(), plan_id).await? {
         for indicator in plan.nodes.iter().filter(|node| node.parent_id == Some(task_id)) {
-            stored.extend(state.ledger.store().read_stream(&StreamId(indicator.task_id.stream_name()), 0).await?);
+            streams.extend(node_streams(indicator.task_id));
         }
     }
-    stored.sort_by_key(|event| event.global_position);
-    Ok((plan_id, stored))
+    Ok((plan_id, streams))
 }
 
 /// The events of a plan and of all its nodes, in log order.
@@ -186,10 +205,17 @@ pub async fn plan_events(state: &AppState, plan_id: PlanId) -> Result<Vec<Record
         .ok_or_else(|| ApiError::NotFound(format!("plan {plan_id} not found")))?;
     let mut stored: Vec<RecordedEvent> = plan_events.into_iter().map(|(_, recorded)| recorded).collect();
     for node in &plan.nodes {
-        stored.extend(state.ledger.task_events(node.task_id).await?.into_iter().map(|(_, recorded)| recorded));
+        for stream_id in node_streams(node.task_id) {
+            stored.extend(state.ledger.store().read_stream(&stream_id, 0).await?);
+        }
     }
     stored.sort_by_key(|event| event.global_position);
     Ok(stored)
+}
+
+/// The streams of one task or indicator: its own and its reminder log.
+fn node_streams(task_id: TaskId) -> [StreamId; 2] {
+    [StreamId(task_id.stream_name()), StreamId(reminder_stream_id(task_id))]
 }
 
 /// History entries of events in log order. A correction names the version it replaces and a decision the request
@@ -208,6 +234,10 @@ pub fn entries(events: &[RecordedEvent]) -> Vec<HistoryEntry> {
             } else if event.stream_id.as_str().starts_with("plan-") {
                 if let Ok(plan_event) = decode_event::<PlanEvent>(event) {
                     describe_plan_event(&mut entry, &plan_event);
+                }
+            } else if event.stream_id.as_str().starts_with(REMINDER_STREAM_PREFIX) {
+                if let Ok(reminder_event) = decode_event::<ReminderEvent>(event) {
+                    describe_reminder_event(&mut entry, &reminder_event);
                 }
             }
             entry
@@ -235,7 +265,13 @@ pub fn bare_entry(event: &RecordedEvent) -> HistoryEntry {
         command_id: event.command_id,
         correlation_id: event.correlation_id,
         causation_id: event.causation_id,
-        task_id: event.stream_id.as_str().strip_prefix("task-").and_then(|id| Uuid::try_parse(id).ok()),
+        task_id: event
+            .stream_id
+            .as_str()
+            .strip_prefix("task-")
+            .and_then(|id| Uuid::try_parse(id).ok())
+            .or_else(|| task_of_reminder_stream(event.stream_id.as_str()).map(|task_id| task_id.0)),
+        summary: None,
         reason: None,
         basis: Vec::new(),
         report_id: None,
@@ -346,6 +382,75 @@ fn describe_plan_event(entry: &mut HistoryEntry, event: &PlanEvent) {
     }
 }
 
+/// A reminder's summary; a failure's error or a skip's reason is also the entry's reason.
+fn describe_reminder_event(entry: &mut HistoryEntry, event: &ReminderEvent) {
+    match event {
+        ReminderEvent::ReminderSent(sent) => {
+            let mut summary = format!(
+                "Đã {} qua {} tới {} (lần {})",
+                reminder_action(&sent.kind),
+                channel_name(&sent.channel),
+                sent.recipient,
+                sent.attempt
+            );
+            if sent.late {
+                summary.push_str(", gửi muộn");
+            }
+            if sent.digest {
+                summary.push_str(", trong bản tổng hợp");
+            }
+            entry.summary = Some(summary);
+        }
+        ReminderEvent::ReminderFailed(failed) => {
+            let next = match (failed.dead_lettered, failed.retry_at) {
+                (true, _) => "đã chuyển sang hàng chờ xử lý lỗi".to_owned(),
+                (false, Some(retry_at)) => format!("sẽ thử lại lúc {}", vietnam_time(retry_at)),
+                (false, None) if failed.permanent => "lỗi không thể thử lại".to_owned(),
+                (false, None) => "không thử lại".to_owned(),
+            };
+            entry.summary = Some(format!(
+                "Không gửi được {} qua {} tới {} (lần {}): {}; {next}",
+                reminder_action(&failed.kind),
+                channel_name(&failed.channel),
+                failed.recipient,
+                failed.attempt,
+                failed.error
+            ));
+            entry.reason = Some(failed.error.clone());
+        }
+        ReminderEvent::ReminderSkipped(skipped) => {
+            let recipient = skipped.recipient.as_ref().map(|recipient| format!(" tới {recipient}")).unwrap_or_default();
+            let detail = if skipped.detail.is_empty() { String::new() } else { format!(" ({})", skipped.detail) };
+            entry.summary = Some(format!(
+                "Không {}{recipient}: {}{detail}",
+                reminder_action(&skipped.kind),
+                skipped.reason.vietnamese()
+            ));
+            entry.reason = Some(skipped.reason.as_str().to_owned());
+        }
+    }
+}
+
+/// What a reminder of this kind does, after "Đã" or "Không".
+fn reminder_action(kind: &str) -> String {
+    match kind {
+        "deadline_approaching" => "nhắc hạn sắp đến".to_owned(),
+        "due_today" => "nhắc hạn hôm nay".to_owned(),
+        "overdue" => "nhắc việc quá hạn".to_owned(),
+        "escalation" => "báo việc quá hạn lên cấp trên".to_owned(),
+        "report_due" => "nhắc hạn báo cáo".to_owned(),
+        other => format!("nhắc ({other})"),
+    }
+}
+
+fn channel_name(channel: &str) -> &str {
+    match channel {
+        "feed" => "bảng tin",
+        "nats" => "NATS",
+        other => other,
+    }
+}
+
 /// The documents as written.
 pub fn cited(documents: &[DocumentRef]) -> Vec<String> {
     documents.iter().map(|document| document.original().to_owned()).collect()
@@ -391,7 +496,7 @@ pub fn export(entries: Vec<HistoryEntry>, format: Format, name: &str) -> Respons
 }
 
 /// The CSV columns of an export.
-pub const CSV_HEADER: [&str; 19] = [
+pub const CSV_HEADER: [&str; 20] = [
     "position",
     "recorded_at",
     "stream_id",
@@ -411,6 +516,7 @@ pub const CSV_HEADER: [&str; 19] = [
     "payload",
     "prev_hash",
     "hash",
+    "summary",
 ];
 
 pub fn csv(entries: &[HistoryEntry]) -> String {
@@ -439,6 +545,7 @@ pub fn csv(entries: &[HistoryEntry]) -> String {
                 entry.payload.to_string(),
                 entry.prev_hash.clone(),
                 entry.hash.clone(),
+                entry.summary.clone().unwrap_or_default(),
             ]
             .into_iter(),
         );

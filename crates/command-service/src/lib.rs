@@ -13,11 +13,13 @@ pub mod demo;
 pub mod diff;
 pub mod dto;
 pub mod history;
+pub mod history_cache;
 pub mod ledger;
 pub mod openapi;
 pub mod oversight;
 pub mod plan_cache;
 pub mod queries;
+pub mod report_requests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +62,8 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Plans as the command path checks them (frozen or not).
     pub plans: plan_cache::PlanCache,
+    /// Task histories as last read and rendered.
+    pub histories: history_cache::HistoryCache,
     pub token_key: Arc<TokenKey>,
     pub clock: Arc<dyn Clock>,
     pub config: ServiceConfig,
@@ -84,6 +88,7 @@ impl AppState {
         AppState {
             ledger: Ledger::new(store),
             plans: plan_cache::PlanCache::default(),
+            histories: history_cache::HistoryCache::default(),
             token_key: Arc::new(token_key),
             clock: Arc::new(SystemClock),
             config,
@@ -127,6 +132,14 @@ pub fn api_routes(state: AppState) -> Router {
         .route("/v1/plans/{plan_id}/freeze", post(oversight::freeze))
         .route("/v1/plans/{plan_id}/unfreeze", post(oversight::unfreeze))
         .route("/v1/plans/{plan_id}/issued-reports", post(oversight::issue_report).get(oversight::list_issued_reports))
+        .route(
+            "/v1/plans/{plan_id}/report-requests",
+            post(report_requests::request_reports).get(report_requests::list_report_requests),
+        )
+        .route(
+            "/v1/plans/{plan_id}/report-requests/{request_id}/withdrawal",
+            post(report_requests::withdraw_report_request),
+        )
         .route(
             "/v1/plans/{plan_id}/issued-reports/{issued_report_id}/verification",
             get(oversight::verify_issued_report),

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{appendix, audit, commands, diff, dto, history, oversight, queries};
+use crate::{appendix, audit, commands, diff, dto, history, oversight, queries, report_requests};
 use http_api::error;
 
 #[derive(OpenApi)]
@@ -37,6 +37,9 @@ use http_api::error;
         oversight::issue_report,
         oversight::list_issued_reports,
         oversight::verify_issued_report,
+        report_requests::request_reports,
+        report_requests::withdraw_report_request,
+        report_requests::list_report_requests,
     ),
     components(schemas(
         dto::CommandAccepted,
@@ -55,6 +58,8 @@ use http_api::error;
         dto::DecisionBody,
         dto::TransferBody,
         dto::IssueReportBody,
+        dto::ReportRequestBody,
+        dto::WithdrawalBody,
         history::HistoryEntry,
         history::HistoryActor,
         history::CorrectedVersion,

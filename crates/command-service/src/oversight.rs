@@ -246,8 +246,10 @@ async fn issued_reports(state: &AppState, plan_id: PlanId) -> Result<Vec<IssuedR
 }
 
 /// The common path of a command on a plan: replay, load the plan, decide, append with the plan's version.
+/// The answer's `Location` is the plan's for a command whose subject is the plan, and otherwise where the subject
+/// (an issued report, a report request) is read, after the route it was made on.
 #[allow(clippy::too_many_arguments)]
-async fn run_plan_command<T>(
+pub(crate) async fn run_plan_command<T>(
     state: &AppState,
     actor: domain::actor::Actor,
     headers: CommandHeaders,
@@ -261,6 +263,8 @@ async fn run_plan_command<T>(
     let location = |subject_id: &str| {
         if subject_id == plan_id.to_string() {
             format!("/v1/plans/{plan_id}")
+        } else if route_suffix.starts_with("report-requests") {
+            format!("/v1/plans/{plan_id}/report-requests")
         } else {
             format!("/v1/plans/{plan_id}/issued-reports/{subject_id}/verification")
         }

@@ -31,7 +31,7 @@ use event_store::batch::IdempotencyRecord;
 use event_store::group_commit::{GroupCommit, GroupCommitConfig};
 use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
-    StoreError, StoredCheckpoint, StreamId,
+    StoreError, StoredCheckpoint, StoredText, StreamId,
 };
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -39,7 +39,9 @@ use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
 
 use crate::append::PostgresBatchAppender;
-use crate::rows::{event_from_row, idempotency_record_from_row, position_from_i64, store_error, to_i64};
+use crate::rows::{
+    event_from_row, idempotency_record_from_row, position_from_i64, store_error, stored_text_from_row, to_i64,
+};
 
 /// An event store in a PostgreSQL database. Appends go through one group-commit writer task per instance, on a
 /// connection the writer keeps for itself; reads use the pool directly.
@@ -134,6 +136,16 @@ impl EventStore for PostgresEventStore {
             .await
             .map_err(store_error)?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_all_stored(&self, after_position: u64, limit: usize) -> Result<Vec<StoredText>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE global_position > $1 ORDER BY global_position LIMIT $2"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(stored_text_from_row).collect()
     }
 
     async fn read_by_type(

@@ -2,7 +2,7 @@
 //! [`StoreError`]. A stored value that does not decode is corruption, reported with its position.
 
 use event_store::batch::IdempotencyRecord;
-use event_store::{Actor, AppendOutcome, RecordedEvent, StoreError, StreamId};
+use event_store::{Actor, AppendOutcome, RecordedEvent, StoreError, StoredText, StreamId};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 use time::{Date, OffsetDateTime};
@@ -21,6 +21,21 @@ macro_rules! select_events {
 }
 
 pub(crate) fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
+    event_from_row_with(row, |payload| {
+        serde_json::from_str(&payload).map_err(|error| format!("payload is not JSON: {error}"))
+    })
+}
+
+/// An event with its payload as the stored text, undecoded (see `EventStore::read_all_stored`).
+pub(crate) fn stored_text_from_row(row: &PgRow) -> Result<StoredText, StoreError> {
+    event_from_row_with(row, Ok)
+}
+
+/// A row of `select_events!`, with the payload's stored text turned into `P` by `payload_from_text`.
+fn event_from_row_with<P>(
+    row: &PgRow,
+    payload_from_text: impl FnOnce(String) -> Result<P, String>,
+) -> Result<RecordedEvent<P>, StoreError> {
     let position = position_from_i64(row.try_get(0).map_err(store_error)?)?;
     let corrupt = |reason: String| StoreError::Corrupt { position, reason };
     let column = |name: &str, error: sqlx::Error| corrupt(format!("column {name}: {error}"));
@@ -56,7 +71,7 @@ pub(crate) fn event_from_row(row: &PgRow) -> Result<RecordedEvent, StoreError> {
         command_id: get!(12, "command_id"),
         correlation_id: get!(13, "correlation_id"),
         causation_id: get!(14, "causation_id"),
-        payload: serde_json::from_str(&payload).map_err(|error| corrupt(format!("payload is not JSON: {error}")))?,
+        payload: payload_from_text(payload).map_err(corrupt)?,
         prev_hash: get!(16, "prev_hash"),
         hash: get!(17, "hash"),
     })

@@ -28,7 +28,7 @@ use async_trait::async_trait;
 use event_store::group_commit::{GroupCommit, GroupCommitConfig};
 use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
-    StoreError, StoredCheckpoint, StreamId,
+    StoreError, StoredCheckpoint, StoredText, StreamId,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -37,7 +37,9 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::append::SqliteBatchAppender;
-use crate::rows::{event_from_row, idempotency_record_from_row, position_from_i64, store_error, to_i64};
+use crate::rows::{
+    event_from_row, idempotency_record_from_row, position_from_i64, store_error, stored_text_from_row, to_i64,
+};
 
 /// How long a writer waits for another process's write lock before its append fails as unavailable.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -126,6 +128,16 @@ impl EventStore for SqliteEventStore {
             .await
             .map_err(store_error)?;
         rows.iter().map(event_from_row).collect()
+    }
+
+    async fn read_all_stored(&self, after_position: u64, limit: usize) -> Result<Vec<StoredText>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE global_position > ?1 ORDER BY global_position LIMIT ?2"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(stored_text_from_row).collect()
     }
 
     async fn read_by_type(

@@ -4,7 +4,7 @@
 
 use event_store::batch::IdempotencyRecord;
 use event_store::canonical::{parse_effective_date, parse_recorded_at};
-use event_store::{Actor, AppendOutcome, RecordedEvent, StoreError, StreamId};
+use event_store::{Actor, AppendOutcome, RecordedEvent, StoreError, StoredText, StreamId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
@@ -22,6 +22,21 @@ macro_rules! select_events {
 }
 
 pub(crate) fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
+    event_from_row_with(row, |payload| {
+        serde_json::from_str(&payload).map_err(|error| format!("payload is not JSON: {error}"))
+    })
+}
+
+/// An event with its payload as the stored text, undecoded (see `EventStore::read_all_stored`).
+pub(crate) fn stored_text_from_row(row: &SqliteRow) -> Result<StoredText, StoreError> {
+    event_from_row_with(row, Ok)
+}
+
+/// A row of `select_events!`, with the payload's stored text turned into `P` by `payload_from_text`.
+fn event_from_row_with<P>(
+    row: &SqliteRow,
+    payload_from_text: impl FnOnce(String) -> Result<P, String>,
+) -> Result<RecordedEvent<P>, StoreError> {
     let position = position_from_i64(row.try_get("global_position").map_err(store_error)?)?;
     let corrupt = |reason: String| StoreError::Corrupt { position, reason };
     let column = |name: &str, error: sqlx::Error| corrupt(format!("column {name}: {error}"));
@@ -64,7 +79,7 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> Result<RecordedEvent, StoreErro
         command_id: uuid("command_id", get!("command_id"))?,
         correlation_id: uuid("correlation_id", get!("correlation_id"))?,
         causation_id: causation_id.map(|text| uuid("causation_id", &text)).transpose()?,
-        payload: serde_json::from_str(&payload).map_err(|error| corrupt(format!("payload is not JSON: {error}")))?,
+        payload: payload_from_text(payload).map_err(corrupt)?,
         prev_hash: get!("prev_hash"),
         hash: get!("hash"),
     })

@@ -33,10 +33,11 @@ pub fn canonical_bytes(event: &RecordedEvent) -> Vec<u8> {
 }
 
 /// [`canonical_bytes`] as text, for an event whose payload's canonical text (`canonical_json(&event.payload)`) is
-/// already at hand, so that appending canonicalises each payload once for both the hash and the stored text.
+/// already at hand, so that appending canonicalises each payload once for both the hash and the stored text, and
+/// verification hashes the stored text as it is (whatever `P` the event carries, it is not read here).
 ///
 /// The envelope is written directly, members in JCS order (their names are ASCII, so byte order is UTF-16 order).
-pub fn canonical_envelope(event: &RecordedEvent, canonical_payload: &str) -> String {
+pub fn canonical_envelope<P>(event: &RecordedEvent<P>, canonical_payload: &str) -> String {
     let mut out = String::with_capacity(canonical_payload.len() + 512);
     out.push_str("{\"actor\":{\"id\":");
     writer::write_str(&mut out, &event.actor.id);

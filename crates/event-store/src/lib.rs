@@ -124,8 +124,12 @@ pub struct AppendOutcome {
 }
 
 /// An event as stored: the caller's event plus the store's provenance and chain hash.
+///
+/// The payload is decoded JSON (`RecordedEvent`, what every reader but the verifier wants), or the exact stored
+/// text ([`StoredText`]), which is the payload's canonical text that the hash covers: verification hashes it as it
+/// is, without decoding and re-encoding it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordedEvent {
+pub struct RecordedEvent<P = serde_json::Value> {
     /// 1-based, gap-free, in commit order.
     pub global_position: u64,
     pub event_id: Uuid,
@@ -142,12 +146,38 @@ pub struct RecordedEvent {
     pub command_id: Uuid,
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
-    pub payload: serde_json::Value,
+    pub payload: P,
     /// The previous event's `hash` (64 zeros before the first event) — see `canonical`.
     pub prev_hash: String,
     /// Lowercase hex SHA-256 of `prev_hash` (as 32 raw bytes) followed by this event's canonical bytes.
     pub hash: String,
 }
+
+impl<P> RecordedEvent<P> {
+    /// The same event with its payload turned into another form.
+    pub fn map_payload<Q>(self, payload_of: impl FnOnce(P) -> Q) -> RecordedEvent<Q> {
+        RecordedEvent {
+            global_position: self.global_position,
+            event_id: self.event_id,
+            stream_id: self.stream_id,
+            stream_version: self.stream_version,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            effective_date: self.effective_date,
+            recorded_at: self.recorded_at,
+            actor: self.actor,
+            command_id: self.command_id,
+            correlation_id: self.correlation_id,
+            causation_id: self.causation_id,
+            payload: payload_of(self.payload),
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
+}
+
+/// An event whose payload is the text the store holds, byte for byte (see [`EventStore::read_all_stored`]).
+pub type StoredText = RecordedEvent<String>;
 
 /// The end of the log: the last position and its hash (position 0 and 64 zeros for an empty log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +248,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// At most `limit` events with `global_position > after_position`, in position order. A reader that follows
     /// the log with this call sees every committed event exactly once, never a gap that is filled later.
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// [`EventStore::read_all`] with each payload as the text stored, not decoded: what verification hashes.
+    async fn read_all_stored(&self, after_position: u64, limit: usize) -> Result<Vec<StoredText>, StoreError>;
 
     /// Events of the given types, in position order, after a position, at most `limit`.
     async fn read_by_type(

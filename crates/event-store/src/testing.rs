@@ -70,6 +70,7 @@ macro_rules! event_store_contract_suite {
             checkpoints_are_kept_once_per_size,
             hashes_and_event_positions_are_read_back,
             changed_byte_is_detected_at_its_position,
+            respelt_payload_is_detected_at_its_position,
             deleted_event_is_detected_at_its_position,
             swapped_events_are_detected_at_the_first,
             forged_event_is_detected_at_its_position,

@@ -22,8 +22,8 @@ use time::OffsetDateTime;
 use transparency::checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 use transparency::merkle::{leaf_hash_for_event_hash, Frontier, Hash};
 
-use crate::canonical::{canonical_bytes, chain_hash, format_recorded_at, GENESIS_HASH};
-use crate::{EventStore, LogHead, RecordedEvent, StoreError, StoredCheckpoint, StreamId};
+use crate::canonical::{canonical_envelope, canonical_json, chain_hash, format_recorded_at, GENESIS_HASH};
+use crate::{EventStore, LogHead, RecordedEvent, StoreError, StoredCheckpoint, StoredText, StreamId};
 
 /// What a successful verification covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,21 +160,46 @@ pub async fn all_checkpoints(store: &dyn EventStore) -> Result<Vec<StoredCheckpo
 
 async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVerifier) -> Result<(), VerifyStoreError> {
     let head = store.head().await?;
-    while verifier.chain.head.position < head.position {
-        let position = verifier.chain.head.position;
-        let events = store.read_all(position, batch.max(1)).await?;
-        if events.is_empty() {
-            let problem = VerifyProblem::MissingEvents { head_position: head.position };
-            return Err(VerifyError { position: position + 1, problem }.into());
-        }
-        for event in events.iter().take_while(|event| event.global_position <= head.position) {
-            verifier.push(event)?;
-        }
+    walk_pages(store, batch.max(1), head.position, verifier).await?;
+    if verifier.chain.head.position < head.position {
+        let problem = VerifyProblem::MissingEvents { head_position: head.position };
+        return Err(VerifyError { position: verifier.chain.head.position + 1, problem }.into());
     }
     if verifier.chain.head.hash != head.hash {
         let event_hash = verifier.chain.head.hash.clone();
         let problem = VerifyProblem::HeadHashMismatch { head_hash: head.hash, event_hash };
         return Err(VerifyError { position: head.position, problem }.into());
+    }
+    Ok(())
+}
+
+/// Pushes the log up to `head_position` into the verifier, a page at a time, with payloads as stored text
+/// (`read_all_stored`: hashed as they are, never decoded). Each page is checked on a blocking thread while the
+/// next one is read, so that the database's work and the hashing overlap.
+async fn walk_pages(
+    store: &dyn EventStore,
+    batch: usize,
+    head_position: u64,
+    verifier: &mut LogVerifier,
+) -> Result<(), VerifyStoreError> {
+    let mut page = store.read_all_stored(0, batch).await?;
+    while !page.is_empty() {
+        let read_up_to = page.last().map_or(0, |event| event.global_position);
+        let mut checker = std::mem::replace(verifier, LogVerifier::without_checkpoints());
+        let checking = tokio::task::spawn_blocking(move || {
+            let result = page
+                .iter()
+                .take_while(|event| event.global_position <= head_position)
+                .try_for_each(|event| checker.push_stored(event));
+            (checker, result)
+        });
+        let next_page =
+            if read_up_to >= head_position { Ok(Vec::new()) } else { store.read_all_stored(read_up_to, batch).await };
+        let (checker, result) =
+            checking.await.map_err(|error| StoreError::Backend(format!("verification stopped: {error}")))?;
+        *verifier = checker;
+        result?;
+        page = next_page?;
     }
     Ok(())
 }
@@ -229,9 +254,18 @@ impl LogVerifier {
 
     /// Checks the next event: its place in the chain, then the checkpoints of the size the log now has.
     pub fn push(&mut self, event: &RecordedEvent) -> Result<(), VerifyError> {
+        self.push_with_payload(event, &canonical_json(&event.payload))
+    }
+
+    /// [`LogVerifier::push`] for an event read with its stored payload text, which is hashed as it is.
+    pub fn push_stored(&mut self, event: &StoredText) -> Result<(), VerifyError> {
+        self.push_with_payload(event, &event.payload)
+    }
+
+    fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<(), VerifyError> {
         // Only a checkpoint of the empty log can be pending at the size before the first event.
         self.check_reached_checkpoints()?;
-        self.chain.push(event)?;
+        self.chain.push_with_payload(event, canonical_payload)?;
         // The chain verifier recomputed this hash, so it is 64 lowercase hex characters.
         let leaf = leaf_hash_for_event_hash(&event.hash).expect("a verified chain hash is lowercase hex");
         self.frontier.append(leaf);
@@ -297,6 +331,16 @@ impl ChainVerifier {
     }
 
     pub fn push(&mut self, event: &RecordedEvent) -> Result<(), VerifyError> {
+        self.push_with_payload(event, &canonical_json(&event.payload))
+    }
+
+    /// [`ChainVerifier::push`] for an event read with its stored payload text, which is hashed as it is: a payload
+    /// whose text was changed in any byte fails, even if it still means the same JSON.
+    pub fn push_stored(&mut self, event: &StoredText) -> Result<(), VerifyError> {
+        self.push_with_payload(event, &event.payload)
+    }
+
+    fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<(), VerifyError> {
         let fail = |problem| Err(VerifyError { position: event.global_position, problem });
 
         let expected_position = self.head.position + 1;
@@ -309,7 +353,7 @@ impl ChainVerifier {
                 found: event.prev_hash.clone(),
             });
         }
-        let computed = chain_hash(&self.head.hash, &canonical_bytes(event));
+        let computed = chain_hash(&self.head.hash, canonical_envelope(event, canonical_payload).as_bytes());
         if event.hash != computed {
             return fail(VerifyProblem::HashMismatch { stored: event.hash.clone(), computed });
         }
@@ -330,7 +374,12 @@ impl ChainVerifier {
 
         self.head = LogHead { position: event.global_position, hash: computed };
         self.last_recorded_at = Some(event.recorded_at);
-        self.stream_versions.insert(event.stream_id.clone(), event.stream_version);
+        match self.stream_versions.get_mut(&event.stream_id) {
+            Some(version) => *version = event.stream_version,
+            None => {
+                self.stream_versions.insert(event.stream_id.clone(), event.stream_version);
+            }
+        }
         Ok(())
     }
 

@@ -5,9 +5,9 @@ pub mod plans;
 pub mod tasks;
 
 use async_trait::async_trait;
-use event_store::RecordedEvent;
+use event_store::{RecordedEvent, StoredText};
 use serde::de::{DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
-use serde::Deserializer;
+use serde::{Deserialize, Deserializer};
 use sqlx::{Any, Transaction};
 
 use crate::db::DbError;
@@ -58,8 +58,58 @@ pub trait Session: Send {
         events: &[RecordedEvent],
     ) -> Result<(), ApplyError>;
 
+    /// [`Session::apply`] for events read with their payloads as the stored text (a rebuild reads the store so,
+    /// and a model decodes only the events it uses, straight from the text). By default each payload is parsed
+    /// into JSON and the events are applied as decoded ones.
+    async fn apply_stored(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        events: &[StoredText],
+    ) -> Result<(), ApplyError> {
+        let decoded: Vec<RecordedEvent> = events
+            .iter()
+            .map(|event| {
+                let payload: serde_json::Value = event.payload.deserialize_payload().map_err(|error| {
+                    ApplyError::Poison { position: event.global_position, reason: error.to_string() }
+                })?;
+                Ok(event.clone().map_payload(|_| payload))
+            })
+            .collect::<Result<_, ApplyError>>()?;
+        self.apply(transaction, &decoded).await
+    }
+
     /// Writes every row held in memory.
     async fn flush(&mut self, transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError>;
+}
+
+/// A stored event's payload as a model receives it: decoded JSON (from the bus) or the stored text (in a
+/// rebuild). Models decode what they use from either, with the same serde types.
+pub trait StoredPayload: Clone + Send + Sync + 'static {
+    /// The payload alone, as `T`.
+    fn deserialize_payload<'de, T: Deserialize<'de>>(&'de self) -> Result<T, serde_json::Error>;
+
+    /// The payload under its event type, as an adjacently tagged event enum (see [`decode`]).
+    fn deserialize_tagged<'de, T: Deserialize<'de>>(&'de self, event_type: &'de str) -> Result<T, serde_json::Error>;
+}
+
+impl StoredPayload for serde_json::Value {
+    fn deserialize_payload<'de, T: Deserialize<'de>>(&'de self) -> Result<T, serde_json::Error> {
+        T::deserialize(self)
+    }
+
+    fn deserialize_tagged<'de, T: Deserialize<'de>>(&'de self, event_type: &'de str) -> Result<T, serde_json::Error> {
+        T::deserialize(Tagged { event_type, payload: PayloadRef::Value(self) })
+    }
+}
+
+impl StoredPayload for String {
+    fn deserialize_payload<'de, T: Deserialize<'de>>(&'de self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self)
+    }
+
+    fn deserialize_tagged<'de, T: Deserialize<'de>>(&'de self, event_type: &'de str) -> Result<T, serde_json::Error> {
+        T::deserialize(Tagged { event_type, payload: PayloadRef::Text(self) })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,13 +131,15 @@ impl From<sqlx::Error> for ApplyError {
 /// Decodes a stored event into a domain event enum (`PlanEvent`, `TaskEvent`), reading the payload where it lies:
 /// the enums are adjacently tagged, and [`Tagged`] shows them the stored event as `{"event_type", "payload"}`
 /// without building that object (which would copy every payload once more).
-pub fn decode<E: DeserializeOwned>(event: &RecordedEvent) -> Result<E, ApplyError> {
-    E::deserialize(Tagged { event_type: &event.event_type, payload: &event.payload })
+pub fn decode<E: DeserializeOwned, P: StoredPayload>(event: &RecordedEvent<P>) -> Result<E, ApplyError> {
+    event
+        .payload
+        .deserialize_tagged(&event.event_type)
         .map_err(|error| ApplyError::Poison { position: event.global_position, reason: error.to_string() })
 }
 
 /// The aggregate of a stream id: `plan`, `task`, or something else.
-pub fn aggregate_of(event: &RecordedEvent) -> &str {
+pub fn aggregate_of<P>(event: &RecordedEvent<P>) -> &str {
     event.stream_id.0.split_once('-').map_or("", |(aggregate, _)| aggregate)
 }
 
@@ -99,7 +151,14 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> String {
 /// A stored event as the map `{"event_type": …, "payload": …}`, deserialised in place.
 struct Tagged<'de> {
     event_type: &'de str,
-    payload: &'de serde_json::Value,
+    payload: PayloadRef<'de>,
+}
+
+/// Where a [`Tagged`] payload is read from.
+enum PayloadRef<'de> {
+    Value(&'de serde_json::Value),
+    /// JSON text, parsed as it is read (and refused if anything follows the value).
+    Text(&'de str),
 }
 
 /// The two entries of [`Tagged`], in order: the tag first, so that serde reads the payload straight into the
@@ -139,7 +198,15 @@ impl<'de> MapAccess<'de> for TaggedEntries<'de> {
         if self.n_read == 1 {
             seed.deserialize(IntoDeserializer::<serde_json::Error>::into_deserializer(self.tagged.event_type))
         } else {
-            seed.deserialize(self.tagged.payload)
+            match self.tagged.payload {
+                PayloadRef::Value(value) => seed.deserialize(value),
+                PayloadRef::Text(text) => {
+                    let mut deserializer = serde_json::Deserializer::from_str(text);
+                    let value = seed.deserialize(&mut deserializer)?;
+                    deserializer.end()?;
+                    Ok(value)
+                }
+            }
         }
     }
 }
@@ -188,15 +255,34 @@ mod tests {
         });
         let mut tagged = serde_json::to_value(&event).unwrap();
         let stored = stored("TaskRegistered", tagged["payload"].take());
-        assert_eq!(decode::<PlanEvent>(&stored).unwrap(), event);
+        assert_eq!(decode::<PlanEvent, _>(&stored).unwrap(), event);
+    }
+
+    #[test]
+    fn decodes_the_stored_text_as_it_decodes_json() {
+        let event = PlanEvent::TaskRegistered(TaskRegistered {
+            task_id: domain::ids::TaskId(Uuid::now_v7()),
+            section: domain::numbering::SectionCode::parse("II").unwrap(),
+            number: domain::numbering::TaskNumber::parse("3").unwrap(),
+            parent_id: None,
+        });
+        let mut tagged = serde_json::to_value(&event).unwrap();
+        let as_json = stored("TaskRegistered", tagged["payload"].take());
+        let as_text = as_json.clone().map_payload(|payload| payload.to_string());
+        assert_eq!(decode::<PlanEvent, _>(&as_text).unwrap(), event);
+
+        let trailing = as_json.clone().map_payload(|payload| format!("{payload} {{}}"));
+        assert!(matches!(decode::<PlanEvent, _>(&trailing), Err(ApplyError::Poison { position: 7, .. })));
+        let truncated = as_json.map_payload(|payload| payload.to_string()[..10].to_owned());
+        assert!(matches!(decode::<PlanEvent, _>(&truncated), Err(ApplyError::Poison { position: 7, .. })));
     }
 
     #[test]
     fn an_unknown_type_or_a_wrong_payload_is_poison_at_its_position() {
         let unknown = stored("PlanRenamed", json!({}));
-        assert!(matches!(decode::<PlanEvent>(&unknown), Err(ApplyError::Poison { position: 7, .. })));
+        assert!(matches!(decode::<PlanEvent, _>(&unknown), Err(ApplyError::Poison { position: 7, .. })));
         let wrong = stored("TaskRegistered", json!({"nonsense": 1}));
-        let Err(ApplyError::Poison { reason, .. }) = decode::<PlanEvent>(&wrong) else { panic!("not poison") };
+        let Err(ApplyError::Poison { reason, .. }) = decode::<PlanEvent, _>(&wrong) else { panic!("not poison") };
         assert!(reason.contains("missing field"), "{reason}");
     }
 }

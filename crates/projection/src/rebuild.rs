@@ -2,7 +2,8 @@
 //!
 //! The store is replayed into the next generation of the model's tables (`rm_tasks_g4` while queries read
 //! `rm_tasks_g3`), through one [`Session`] of the model, so that rows touched by many batches stay in memory and
-//! are written once; the store is read a batch ahead of the batch being applied, by a task of its own. Then, in one transaction holding the model's lock — the one the live projector takes for every
+//! are written once; the store is read a batch ahead of the batch being applied, by a task of its own, with
+//! payloads as their stored text, so that a model decodes only the events it uses, once, straight from the text. Then, in one transaction holding the model's lock — the one the live projector takes for every
 //! batch — the tail that arrived meanwhile is applied and the active generation switches. Queries resolve the
 //! active generation per request, so they move to the new tables at once; the generation before the previous one
 //! is dropped (the previous one stays, so that a query in flight never loses its tables).
@@ -10,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use event_store::{EventStore, RecordedEvent};
+use event_store::{EventStore, StoredText};
 use sqlx::{Any, Row, Transaction};
 use tokio::sync::mpsc;
 
@@ -54,12 +55,12 @@ pub async fn rebuild(
     // Off the lock: this task reads the store a batch ahead while a task of its own applies the batch before,
     // each batch in a transaction of its own, through one session of the model (which may hold rows in memory
     // until the end: nothing reads this generation yet).
-    let (batches, received) = mpsc::channel::<Vec<RecordedEvent>>(1);
+    let (batches, received) = mpsc::channel::<Vec<StoredText>>(1);
     let applier = tokio::spawn(apply_batches(db.clone(), model.name(), model.session(next), received));
     let mut position = 0;
     let read = async {
         loop {
-            let events = store.read_all(position, batch_size).await?;
+            let events = store.read_all_stored(position, batch_size).await?;
             let Some(last) = events.last().map(|event| event.global_position) else { break };
             position = last;
             if batches.send(events).await.is_err() {
@@ -96,7 +97,7 @@ pub async fn rebuild(
         .into());
     }
     loop {
-        let events = store.read_all(position, batch_size).await?;
+        let events = store.read_all_stored(position, batch_size).await?;
         let Some(last) = events.last().map(|event| event.global_position) else { break };
         apply_parking(&mut transaction, session.as_mut(), model.name(), events, &mut counts).await?;
         position = last;
@@ -159,7 +160,7 @@ async fn apply_batches(
     db: ReadDb,
     model: &'static str,
     mut session: Box<dyn Session>,
-    mut batches: mpsc::Receiver<Vec<RecordedEvent>>,
+    mut batches: mpsc::Receiver<Vec<StoredText>>,
 ) -> Result<(Box<dyn Session>, Counts), ProjectionError> {
     let mut counts = Counts::default();
     while let Some(events) = batches.recv().await {
@@ -175,7 +176,7 @@ async fn apply_parking(
     transaction: &mut Transaction<'static, Any>,
     session: &mut dyn Session,
     model: &str,
-    events: Vec<RecordedEvent>,
+    events: Vec<StoredText>,
     counts: &mut Counts,
 ) -> Result<(), ProjectionError> {
     let mut remaining = events;
@@ -184,7 +185,7 @@ async fn apply_parking(
         // models that write per event; a savepoint keeps a partial batch out either way, and a session is left
         // as it was by a failed batch.
         sqlx::query("SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
-        match session.apply(transaction, &remaining).await {
+        match session.apply_stored(transaction, &remaining).await {
             Ok(()) => {
                 sqlx::query("RELEASE SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
                 counts.n_events += remaining.len() as u64;
@@ -193,7 +194,7 @@ async fn apply_parking(
             Err(ApplyError::Poison { position, reason }) => {
                 sqlx::query("ROLLBACK TO SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
                 sqlx::query("RELEASE SAVEPOINT rebuild_batch").execute(&mut **transaction).await?;
-                let before: Vec<RecordedEvent> =
+                let before: Vec<StoredText> =
                     remaining.iter().filter(|event| event.global_position < position).cloned().collect();
                 if !before.is_empty() {
                     Box::pin(apply_parking(transaction, session, model, before, counts)).await?;

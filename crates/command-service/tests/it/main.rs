@@ -8,3 +8,4 @@ mod commands;
 mod demo;
 mod errors;
 mod reads;
+mod reminders;

@@ -27,6 +27,33 @@ async fn history_names_who_reported_what_and_when() {
 }
 
 #[tokio::test]
+async fn a_history_read_again_shows_what_was_appended_since_by_any_process() {
+    let app = sqlite_app().await;
+    let other = app.other_process();
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    async fn history(app: &crate::support::TestApp, task_id: &str) -> serde_json::Value {
+        let uri = format!("/v1/tasks/{task_id}/history");
+        app.request(Method::GET, &uri, Some(&app.reporter()), None).await.body
+    }
+    let first = history(&app, &task_id).await;
+    assert_eq!(first.as_array().unwrap().len(), 1);
+    assert_eq!(history(&app, &task_id).await, first, "nothing appended: the same answer");
+
+    other.file_report(&task_id, "2024-04-15", "Đã khảo sát 25/25 doanh nghiệp").await;
+    let second = history(&app, &task_id).await;
+    let types: Vec<&str> =
+        second.as_array().unwrap().iter().map(|entry| entry["event_type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["TaskAssigned", "ProgressReported"]);
+    assert_eq!(second, history(&other, &task_id).await, "the same as a process that never read it before");
+    let csv = app
+        .send(Method::GET, &format!("/v1/tasks/{task_id}/history?format=csv"), Some(&app.reporter()), None, &[])
+        .await;
+    let csv = csv.body.as_str().expect("CSV text");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+}
+
+#[tokio::test]
 async fn known_at_shows_what_the_ledger_knew_then() {
     let app = sqlite_app().await;
     let plan_id = app.create_plan().await;

@@ -10,7 +10,7 @@ use transparency::checkpoint::{sign, Checkpoint, CheckpointError, SigningKey};
 use transparency::merkle::{leaf_hash_for_event_hash, Tree};
 
 use super::{new_event, request_of, Fixture};
-use crate::canonical::{canonical_bytes, chain_hash};
+use crate::canonical::{canonical_bytes, canonical_json, chain_hash};
 use crate::verify::{
     verify_store, verify_store_with_checkpoints, CheckpointProblem, CheckpointRejected, VerifyError, VerifyProblem,
     VerifyStoreError,
@@ -92,6 +92,12 @@ pub async fn hashes_and_event_positions_are_read_back(fixture: Arc<dyn Fixture>)
     assert_eq!(hashes, expected);
     assert_eq!(store.position_of_event(events[8].event_id).await.expect("find"), Some(9));
     assert_eq!(store.position_of_event(uuid::Uuid::now_v7()).await.expect("find"), None);
+
+    // The stored text of each payload is its canonical text, the bytes the hash covers.
+    let stored = store.read_all_stored(2, 5).await.expect("read stored text");
+    let expected: Vec<_> =
+        events[2..7].iter().map(|event| event.clone().map_payload(|payload| canonical_json(&payload))).collect();
+    assert_eq!(stored, expected);
 }
 
 pub async fn changed_byte_is_detected_at_its_position(fixture: Arc<dyn Fixture>) {
@@ -103,6 +109,18 @@ pub async fn changed_byte_is_detected_at_its_position(fixture: Arc<dyn Fixture>)
 
     fixture.replace_in_stored_payload(6, r#""achieved":25"#, r#""achieved":35"#).await;
     let problem = expect_chain_error(verify_with_key(&*store).await, 6);
+    assert!(matches!(problem, VerifyProblem::HashMismatch { .. }), "{problem:?}");
+}
+
+/// The stored text is what the hash covers, byte for byte: the same JSON spelt otherwise (a space after a colon) is
+/// a change too.
+pub async fn respelt_payload_is_detected_at_its_position(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store();
+    ten_events(&*store).await;
+    verify_with_key(&*store).await.expect("the untouched log verifies");
+
+    fixture.replace_in_stored_payload(7, r#""achieved":"#, r#""achieved": "#).await;
+    let problem = expect_chain_error(verify_with_key(&*store).await, 7);
     assert!(matches!(problem, VerifyProblem::HashMismatch { .. }), "{problem:?}");
 }
 

@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use domain::deadline::VIETNAM_OFFSET;
 use domain::plan::PlanEvent;
-use event_store::RecordedEvent;
+use event_store::{RecordedEvent, StoredText};
 use sqlx::{Any, Transaction};
 use time::format_description::well_known::Rfc3339;
 
-use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session};
+use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session, StoredPayload};
 use crate::db::table;
 
 pub const NAME: &str = "plans";
@@ -60,13 +60,36 @@ impl Session for PlansSession {
         transaction: &mut Transaction<'static, Any>,
         events: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
+        self.apply_events(transaction, events).await
+    }
+
+    async fn apply_stored(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        events: &[StoredText],
+    ) -> Result<(), ApplyError> {
+        self.apply_events(transaction, events).await
+    }
+
+    async fn flush(&mut self, _transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
+        Ok(())
+    }
+}
+
+impl PlansSession {
+    /// Plan events only: the others are skipped by their stream's name, before anything is decoded.
+    async fn apply_events<P: StoredPayload>(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        events: &[RecordedEvent<P>],
+    ) -> Result<(), ApplyError> {
         let plans = &self.plans;
         // Registrations are counted per plan and written with one UPDATE each, in event order with the creations:
         // those registered so far are written before a plan is created.
         let mut registered: Vec<Registrations> = Vec::new();
         for event in events.iter().filter(|event| aggregate_of(event) == "plan") {
             let position = event.global_position as i64;
-            match decode::<PlanEvent>(event)? {
+            match decode::<PlanEvent, _>(event)? {
                 PlanEvent::PlanCreated(created) => {
                     write_registrations(transaction, plans, std::mem::take(&mut registered)).await?;
                     sqlx::query(&format!(
@@ -105,10 +128,6 @@ impl Session for PlansSession {
             }
         }
         write_registrations(transaction, plans, registered).await
-    }
-
-    async fn flush(&mut self, _transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
-        Ok(())
     }
 }
 

@@ -16,13 +16,15 @@ use domain::status::{Progress, ReportedProgress};
 use domain::task::{Lifecycle, TaskAssigned, TaskEvent};
 use domain::text::fold_for_search;
 use event_store::canonical::format_recorded_at;
-use event_store::RecordedEvent;
+use std::borrow::Cow;
+
+use event_store::{RecordedEvent, StoredText};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sqlx::{Any, Row, Transaction};
 use time::Date;
 
-use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session};
+use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session, StoredPayload};
 use crate::db::{placeholders, rows_per_statement, table, values_rows, DbError};
 
 pub const NAME: &str = "tasks";
@@ -208,7 +210,31 @@ impl Session for TasksSession {
         transaction: &mut Transaction<'static, Any>,
         events: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
-        let facts: Vec<(&RecordedEvent, TaskFact)> = events
+        self.apply_events(transaction, events).await
+    }
+
+    async fn apply_stored(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        events: &[StoredText],
+    ) -> Result<(), ApplyError> {
+        self.apply_events(transaction, events).await
+    }
+
+    async fn flush(&mut self, transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
+        self.flush_held(transaction).await
+    }
+}
+
+impl TasksSession {
+    /// Task events only, decoded from whichever form the payloads come in; the others are skipped by their
+    /// stream's name before anything is decoded.
+    async fn apply_events<P: StoredPayload>(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        events: &[RecordedEvent<P>],
+    ) -> Result<(), ApplyError> {
+        let facts: Vec<(&RecordedEvent<P>, TaskFact)> = events
             .iter()
             .filter(|event| aggregate_of(event) == "task")
             .map(|event| TaskFact::decode(event).map(|fact| (event, fact)))
@@ -229,12 +255,12 @@ impl Session for TasksSession {
         self.reports.extend(reports);
         self.held.extend(tasks);
         if self.held.len() > MAX_HELD_TASKS {
-            self.flush(transaction).await?;
+            self.flush_held(transaction).await?;
         }
         Ok(())
     }
 
-    async fn flush(&mut self, transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
+    async fn flush_held(&mut self, transaction: &mut Transaction<'static, Any>) -> Result<(), ApplyError> {
         let mut dirty: Vec<TaskRow> = self
             .held
             .drain()
@@ -272,9 +298,11 @@ struct StoredReport<'e> {
     report_id: ReportId,
     /// Only in corrections.
     #[serde(default)]
-    reason: Option<&'e str>,
+    #[serde(borrow)]
+    reason: Option<Cow<'e, str>>,
     as_of: Date,
-    summary: &'e str,
+    #[serde(borrow)]
+    summary: Cow<'e, str>,
     progress: Option<ReportedProgress>,
     #[serde(rename = "measures")]
     _measures: IgnoredAny,
@@ -294,10 +322,11 @@ impl<'e> TaskFact<'e> {
         }
     }
 
-    fn decode(event: &'e RecordedEvent) -> Result<TaskFact<'e>, ApplyError> {
+    fn decode<P: StoredPayload>(event: &'e RecordedEvent<P>) -> Result<TaskFact<'e>, ApplyError> {
         let poison = |reason: String| ApplyError::Poison { position: event.global_position, reason };
         let report = || -> Result<StoredReport<'e>, ApplyError> {
-            let report = StoredReport::deserialize(&event.payload).map_err(|error| poison(error.to_string()))?;
+            let report =
+                event.payload.deserialize_payload::<StoredReport>().map_err(|error| poison(error.to_string()))?;
             if report.summary.is_empty() {
                 return Err(poison("summary: text is empty".to_owned()));
             }
@@ -307,12 +336,12 @@ impl<'e> TaskFact<'e> {
             "ProgressReported" => Ok(TaskFact::Reported(report()?)),
             "ReportCorrected" => {
                 let corrected = report()?;
-                if corrected.reason.is_none_or(str::is_empty) {
+                if corrected.reason.as_deref().is_none_or(str::is_empty) {
                     return Err(poison("reason: a correction states its reason".to_owned()));
                 }
                 Ok(TaskFact::Corrected(corrected))
             }
-            _ => Ok(TaskFact::Other(Box::new(decode::<TaskEvent>(event)?))),
+            _ => Ok(TaskFact::Other(Box::new(decode::<TaskEvent, _>(event)?))),
         }
     }
 }
@@ -331,12 +360,12 @@ struct Batch {
 impl Batch {
     /// Copies the held rows the batch touches and reads the others from the generation's tables; a task
     /// assigned in the batch needs no row.
-    async fn load(
+    async fn load<P: StoredPayload>(
         transaction: &mut Transaction<'static, Any>,
         generation: i64,
         held: &HashMap<String, HeldTask>,
         reports: &KnownReports,
-        facts: &[(&RecordedEvent, TaskFact<'_>)],
+        facts: &[(&RecordedEvent<P>, TaskFact<'_>)],
     ) -> Result<Batch, ApplyError> {
         let mut tasks = HashMap::new();
         let mut seen = HashSet::new();
@@ -423,7 +452,7 @@ impl Batch {
         })
     }
 
-    fn apply(&mut self, event: &RecordedEvent, fact: &TaskFact<'_>) -> Result<(), ApplyError> {
+    fn apply<P>(&mut self, event: &RecordedEvent<P>, fact: &TaskFact<'_>) -> Result<(), ApplyError> {
         let position = event.global_position as i64;
         let poison = |reason: &str| ApplyError::Poison { position: event.global_position, reason: reason.to_owned() };
         if let Some(assigned) = fact.assigned() {
@@ -451,7 +480,7 @@ impl Batch {
                     .known_reports
                     .get(&corrected.report_id)
                     .ok_or_else(|| poison("the corrected report does not exist"))?;
-                let reason = corrected.reason.map(str::to_owned);
+                let reason = corrected.reason.as_deref().map(str::to_owned);
                 let report_id = corrected.report_id.to_string();
                 let row = report_row(event, task, report_id, last_version + 1, filed, corrected, reason);
                 // The latest report is the greatest (cut-off, filed position) among current versions. A correction
@@ -474,7 +503,7 @@ impl Batch {
     }
 
     /// A task's first event: its row, from nothing.
-    fn assign(&mut self, event: &RecordedEvent, assigned: &TaskAssigned) {
+    fn assign<P>(&mut self, event: &RecordedEvent<P>, assigned: &TaskAssigned) {
         let position = event.global_position as i64;
         let number = assigned.number.to_string();
         let target_text = assigned.target.as_ref().map(Target::text).unwrap_or_default().to_owned();
@@ -509,7 +538,12 @@ impl Batch {
     }
 
     /// Extensions and lifecycle decisions: a change row each, and the task's deadline or lifecycle.
-    fn apply_decision(&mut self, event: &RecordedEvent, task_id: &str, decoded: &TaskEvent) -> Result<(), ApplyError> {
+    fn apply_decision<P>(
+        &mut self,
+        event: &RecordedEvent<P>,
+        task_id: &str,
+        decoded: &TaskEvent,
+    ) -> Result<(), ApplyError> {
         let position = event.global_position as i64;
         let poison = |reason: &str| ApplyError::Poison { position: event.global_position, reason: reason.to_owned() };
         let task = &mut self.tasks.get_mut(task_id).ok_or_else(|| poison("the task was never assigned"))?.row;
@@ -727,8 +761,8 @@ pub fn task_row(row: &sqlx::any::AnyRow) -> Result<TaskRow, sqlx::Error> {
     })
 }
 
-fn report_row(
-    event: &RecordedEvent,
+fn report_row<P>(
+    event: &RecordedEvent<P>,
     task: &TaskRow,
     report_id: String,
     version_no: i64,
@@ -742,7 +776,7 @@ fn report_row(
         task_id: task.task_id.clone(),
         plan_id: task.plan_id.clone(),
         as_of: report.as_of.to_string(),
-        summary: report.summary.to_owned(),
+        summary: report.summary.clone().into_owned(),
         progress: report.progress.map(|progress| Progress::from(progress).as_str().to_owned()),
         recorded_at: format_recorded_at(event.recorded_at),
         position: event.global_position as i64,
@@ -764,7 +798,7 @@ fn set_latest(held: &mut HeldTask, as_of: &str, filed: i64, report: &StoredRepor
     task.last_report_filed = Some(filed);
     task.last_report_progress =
         Some(report.progress.map_or(NO_PROGRESS, |progress| Progress::from(progress).as_str()).to_owned());
-    held.latest_summary = Some(report.summary.to_owned());
+    held.latest_summary = Some(report.summary.clone().into_owned());
     held.search_pending = true;
 }
 
@@ -786,7 +820,7 @@ pub fn number_key(number: &TaskNumber) -> String {
     number.to_string().split('.').map(|part| format!("{:0>4}", part)).collect::<Vec<_>>().join(".")
 }
 
-fn task_id_of(event: &RecordedEvent) -> &str {
+fn task_id_of<P>(event: &RecordedEvent<P>) -> &str {
     event.stream_id.0.trim_start_matches("task-")
 }
 

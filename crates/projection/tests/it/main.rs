@@ -6,12 +6,14 @@
 //! (deliveries out of order, duplicated, with gaps), `replicas` (two services on one PostgreSQL read database,
 //! never applying an event twice), `random_history` (random valid command sequences: incremental model against a
 //! rebuild, and the appendix against the domain's own fold), `latest_report` (a task's latest report as corrections
-//! move cut-offs, however events are batched).
+//! move cut-offs, however events are batched), `other_aggregates` (report requests and reminder logs, which the
+//! models skip).
 
 mod support;
 
 mod delivery;
 mod latest_report;
+mod other_aggregates;
 mod poison;
 mod random_history;
 mod replicas;
