@@ -72,6 +72,9 @@ pub struct DispatcherConfig {
     pub retry: RetryLadder,
     /// A webhook endpoint is disabled after this many failures in a row.
     pub disable_endpoint_after: u32,
+    /// The daily digest's time of day, when the rules ask for one: every reminder but critical ones waits for the
+    /// recipient's next digest and goes out folded into it.
+    pub daily_digest_at: Option<time::Time>,
 }
 
 impl DispatcherConfig {
@@ -90,6 +93,7 @@ impl DispatcherConfig {
             quiet_hours: rules.quiet_hours,
             retry,
             disable_endpoint_after: 5,
+            daily_digest_at: rules.digest.enabled.then_some(rules.digest.send_at),
         }
     }
 }
@@ -578,7 +582,18 @@ impl Dispatcher {
         if delivery.superseded || self.next_overdue_is_due(delivery, context, now) {
             return skip(SkipReason::Superseded, "a later reminder of the same series is due".to_owned());
         }
-        let late = now - occurrence.due_at > self.config.late_after;
+        // With a daily digest, a reminder goes out in the first digest at or after its time.
+        let digest_at = match self.config.daily_digest_at {
+            Some(send_at) if !occurrence.critical => Some(self.digest_instant(occurrence.due_at, send_at)),
+            _ => None,
+        };
+        if let Some(digest_at) = digest_at {
+            if now < digest_at {
+                return Plan::Defer(digest_at);
+            }
+        }
+        let on_time_until = digest_at.unwrap_or(occurrence.due_at) + self.config.late_after;
+        let late = now > on_time_until;
         let reminder = Reminder {
             occurrence_key: occurrence.occurrence_key.clone(),
             rule: occurrence.rule.clone(),
@@ -588,12 +603,12 @@ impl Dispatcher {
             late,
             critical: occurrence.critical,
         };
-        let mut fold = false;
+        let mut fold = digest_at.is_some();
         if late {
             match occurrence.catch_up {
                 CatchUpPolicy::SendLate => {}
                 CatchUpPolicy::SkipOlderThan { seconds } => {
-                    let late_by = now - occurrence.due_at;
+                    let late_by = now - digest_at.unwrap_or(occurrence.due_at);
                     if late_by > time::Duration::seconds(seconds) {
                         return skip(
                             SkipReason::TooOld,
@@ -611,6 +626,19 @@ impl Dispatcher {
             Plan::Fold { reminder, streams }
         } else {
             Plan::Send { reminder, streams }
+        }
+    }
+
+    /// The first daily digest at or after `due_at`: `send_at` on a working day.
+    fn digest_instant(&self, due_at: OffsetDateTime, send_at: time::Time) -> OffsetDateTime {
+        let calendar = self.scheduler.calendar();
+        let mut day = civil_date_at(due_at);
+        loop {
+            let candidate = crate::calendar::vietnam_instant(day, send_at);
+            if calendar.is_working_day(day) && candidate >= due_at {
+                return candidate;
+            }
+            day = calendar.next_working_day(day);
         }
     }
 

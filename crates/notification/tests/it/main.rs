@@ -8,6 +8,7 @@ mod channels;
 mod failures;
 mod feed;
 mod fixtures;
+mod quiet;
 mod report_requests;
 mod support;
 mod world;
