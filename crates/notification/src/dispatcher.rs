@@ -327,7 +327,27 @@ impl Dispatcher {
                     self.settle(sending, &context, now, &mut records, &mut finishes, &mut report).await;
                 }
                 self.recorder.record(&records).await?;
-                for finish in finishes {
+                // Sent deliveries are marked in one statement; the rest (and overdue reminders, which derive their
+                // successor) one by one.
+                let (sent, others): (Vec<Finish>, Vec<Finish>) = finishes.into_iter().partition(|finish| {
+                    matches!(finish, Finish::Final { delivery, status: FinalStatus::Sent, .. }
+                        if delivery.occurrence.kind != OccurrenceKind::Overdue)
+                });
+                let sent_ids: Vec<String> = sent
+                    .iter()
+                    .filter_map(|finish| match finish {
+                        Finish::Final { delivery, .. } => Some(delivery.delivery_id.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let n_marked = self.notify.finish_sent(&sent_ids, &self.config.owner, now).await?;
+                if n_marked < sent_ids.len() as u64 {
+                    tracing::info!(
+                        n_lost = sent_ids.len() as u64 - n_marked,
+                        "leases lost before marking; the next claimants find the recorded outcomes"
+                    );
+                }
+                for finish in others {
                     self.apply_finish(finish, now, &context, &mut follow_ups).await?;
                 }
             }
@@ -343,7 +363,7 @@ impl Dispatcher {
         let task_ids: HashSet<Uuid> = claimed.iter().filter_map(|delivery| delivery.occurrence.task_id).collect();
         let folded: Vec<(Uuid, Result<Option<Task>, String>)> = stream::iter(task_ids)
             .map(|task_id| async move { (task_id, self.read_task(task_id).await) })
-            .buffer_unordered(8)
+            .buffer_unordered(self.config.concurrency.max(1))
             .collect()
             .await;
         let mut tasks = HashMap::new();

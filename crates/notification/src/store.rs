@@ -457,6 +457,31 @@ impl NotifyStore {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Marks claimed deliveries sent, one attempt more each, in one statement; those whose lease `owner` no longer
+    /// holds are left alone. Answers how many were marked.
+    pub async fn finish_sent(
+        &self,
+        delivery_ids: &[String],
+        owner: &str,
+        finished_at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut n_marked = 0;
+        for chunk in delivery_ids.chunks(1_000) {
+            let sql = format!(
+                "UPDATE notify_deliveries SET status = 'sent', attempts = attempts + 1, outcome = 'sent',
+                        finished_at = $1, lease_owner = NULL, lease_until = NULL
+                 WHERE lease_owner = $2 AND status = 'pending' AND delivery_id IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(finished_at.unix_timestamp()).bind(owner.to_owned());
+            for id in chunk {
+                query = query.bind(id.clone());
+            }
+            n_marked += query.execute(self.db.pool()).await?.rows_affected();
+        }
+        Ok(n_marked)
+    }
+
     /// Gives a claimed delivery back, to go at `not_before` (a retry, or the end of quiet hours).
     pub async fn release(
         &self,
