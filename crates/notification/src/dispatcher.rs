@@ -223,10 +223,12 @@ impl Dispatcher {
     }
 
     /// One round: claim, re-read, decide, send, record, mark.
+    #[tracing::instrument(skip_all, fields(owner = %self.config.owner, n_claimed = tracing::field::Empty))]
     pub async fn dispatch_once(&self) -> Result<RoundReport, DispatchError> {
         let now = self.clock.now();
         let claimed = self.notify.claim_due(now, &self.config.owner, self.config.lease, self.config.batch_size).await?;
         let mut report = RoundReport { n_claimed: claimed.len(), ..RoundReport::default() };
+        tracing::Span::current().record("n_claimed", claimed.len());
         if claimed.is_empty() {
             return Ok(report);
         }
