@@ -58,6 +58,8 @@ pub struct BackendReport {
     /// Resident memory of an idle `taskledger serve` on this backend, in bytes.
     pub idle_rss_bytes: Option<u64>,
     pub runs: Vec<ConcurrencyRun>,
+    /// How the store appended its batches over the whole benchmark (PostgreSQL only: one round trip or exact).
+    pub append_paths: Option<String>,
 }
 
 /// The HTTP load and the raw limit at one concurrency.
@@ -237,9 +239,18 @@ async fn measure_backend(
         anyhow::Ok((durability, runs))
     }
     .await;
+    let append_paths = store.append_paths();
     store.close().await;
     let (durability, runs) = measured?;
-    Ok(BackendReport { backend, location: scratch.describe(), durability, load_average_at_start, idle_rss_bytes, runs })
+    Ok(BackendReport {
+        backend,
+        location: scratch.describe(),
+        durability,
+        load_average_at_start,
+        idle_rss_bytes,
+        runs,
+        append_paths,
+    })
 }
 
 async fn measure_with_store(

@@ -131,6 +131,24 @@ impl OpenStore {
         }
     }
 
+    /// How the PostgreSQL store appended its batches so far, one line for the report; `None` for SQLite.
+    pub(crate) fn append_paths(&self) -> Option<String> {
+        let OpenStore::Postgres(store) = self else { return None };
+        let counts = store.append_path_counts();
+        Some(format!(
+            "{} in one round trip, {} exact (one-round-trip refusals: head moved {}, stream version {}, idempotency \
+             key {}, event id {}, recorded_at {}, isolation {})",
+            counts.one_round_trip,
+            counts.exact,
+            counts.refused_head_moved,
+            counts.refused_stream_version,
+            counts.refused_idempotency_key,
+            counts.refused_event_id,
+            counts.refused_recorded_at,
+            counts.refused_isolation
+        ))
+    }
+
     /// Closes the store once every other handle on it is gone; otherwise dropping it is all that can be done.
     pub(crate) async fn close(self) {
         match self {

@@ -44,6 +44,9 @@ pub(crate) fn render(report: &BackendReport) -> String {
             let _ = writeln!(text, "first error at concurrency {}: {error}", figures.concurrency);
         }
     }
+    if let Some(append_paths) = &report.append_paths {
+        let _ = writeln!(text, "store batches: {append_paths}");
+    }
     if let Some(rss) = report.idle_rss_bytes {
         let _ = writeln!(text, "idle `taskledger serve` on {}: {} resident", report.backend, megabytes(rss));
     }

@@ -1,4 +1,14 @@
-//! The append transaction: one per group-commit batch, in four round trips whatever the batch's size:
+//! The append of one group-commit batch, by one of two paths.
+//!
+//! **One round trip** (the common case). The writer plans the batch in memory against what it learnt from its
+//! previous batches ([`crate::writer_memory`]): the head, the versions of the streams it wrote lately, the store's
+//! clock estimated from this process's, and no stored idempotency key or event id. It sends the plan as one
+//! autocommit statement calling `append_batch_if_unchanged` (`migrations/0003_append_function.sql`), which locks
+//! the head like every append, checks each of those assumptions, and writes the plan only if all hold. Otherwise it
+//! writes nothing and says which assumption failed, and the batch takes the exact path.
+//!
+//! **Exact**, in four round trips whatever the batch's size; the authority for replays, conflicts, other
+//! processes' writes, unknown streams and the first batch:
 //!
 //! 1. `BEGIN` and the lock on the log head, sent together (one simple query);
 //! 2. one lookup statement: the head, the clock, the current version of every stream the batch touches, the
@@ -7,25 +17,34 @@
 //!    idempotency records and moves the head (a data-modifying `WITH`, `UNNEST` of arrays);
 //! 4. `COMMIT`.
 //!
-//! Statements 2 and 3 are the same text for any batch, so sqlx keeps them prepared on each connection. The
-//! lookup runs after the lock was granted, in its own statement, so that (in READ COMMITTED) its snapshot
-//! includes everything the previous writer committed, and the clock it reads is later than that writer's.
+//! Both paths plan with the same [`event_store::batch::plan_batch`], so hashes, positions and answers do not depend
+//! on the path. Every statement is the same text for any batch, so sqlx keeps them prepared on each connection.
+//! The exact lookup runs after the lock was granted, in its own statement, so that (in READ COMMITTED) its snapshot
+//! includes everything the previous writer committed, and the clock it reads is later than that writer's; the
+//! function gets the same from being VOLATILE (a fresh snapshot per statement).
+//!
+//! `recorded_at` on the one-round-trip path is this process's clock plus the offset to the store's clock measured
+//! by the last exact batch, never before the head's; the function refuses it when it is before the head's or
+//! further than [`RECORDED_AT_TOLERANCE`] from `clock_timestamp()` read under the lock.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
 use event_store::group_commit::BatchAppender;
 use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, StoreError, StreamId};
-use sqlx::postgres::PgPool;
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::postgres::{PgArguments, PgPool};
+use sqlx::query::Query;
+use sqlx::{Connection, PgConnection, Postgres, Row};
 use time::{Date, OffsetDateTime};
 use tokio::sync::Mutex;
-use tracing::instrument;
+use tracing::{debug, instrument};
 use uuid::Uuid;
 
 use crate::rows::{idempotency_record_from_parts, position_from_i64, store_error, to_i64};
+use crate::writer_memory::{AssumedState, OneRoundTripRefusal, WriterMemory};
 
 /// Opens the transaction and takes the head lock in one round trip. READ COMMITTED whatever the server's
 /// default: after waiting for the lock, each later statement must see what the previous writer committed (a
@@ -74,12 +93,47 @@ const WRITE: &str = "\
     ) \
     UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
 
+/// How far the `recorded_at` proposed on the one-round-trip path may be from the store's clock read under the head
+/// lock. It covers the error of the clock offset estimate (half a round trip at most), the time from planning to
+/// the lock (a round trip, and the wait for another process's transaction) and the drift between two exact
+/// batches; a batch beyond it takes the exact path, which uses the store's clock itself.
+const RECORDED_AT_TOLERANCE: Duration = Duration::from_millis(100);
+
+/// Calls the one-round-trip append; its parameters are named in `0003_append_function.sql`.
+const APPEND_IF_UNCHANGED: &str = "\
+    SELECT append_batch_if_unchanged($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+        $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
+        $29, $30, $31)";
+
+/// How the batches of one store were appended since it was opened, for operations and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppendPathCounts {
+    /// Batches written by one `append_batch_if_unchanged` statement.
+    pub one_round_trip: u64,
+    /// Batches that took the exact transaction (whether or not the one-round-trip path was tried first).
+    pub exact: u64,
+    /// Refusals of the one-round-trip path, by the assumption that failed.
+    pub refused_isolation: u64,
+    pub refused_head_moved: u64,
+    pub refused_recorded_at: u64,
+    pub refused_stream_version: u64,
+    pub refused_idempotency_key: u64,
+    pub refused_event_id: u64,
+}
+
 pub(crate) struct PostgresBatchAppender {
     pool: PgPool,
+    /// One writer task calls the appender, so the lock is never contended; it only makes the appender `Sync`.
+    writer: Mutex<WriterState>,
+    counts: Arc<std::sync::Mutex<AppendPathCounts>>,
+}
+
+struct WriterState {
     /// The writer's own connection, taken out of the pool (detached) and kept from batch to batch, with the time it
     /// was last used: the pool would otherwise test it with an extra round trip on every checkout and every
     /// return. Dropped after a failed transaction, so that the next batch starts on a fresh connection.
-    connection: Mutex<Option<(PgConnection, Instant)>>,
+    connection: Option<(PgConnection, Instant)>,
+    memory: WriterMemory,
 }
 
 /// A held connection unused for longer than this is pinged before a batch uses it (the server may have closed
@@ -88,20 +142,39 @@ pub(crate) struct PostgresBatchAppender {
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 impl PostgresBatchAppender {
-    pub(crate) fn new(pool: PgPool) -> Self {
-        PostgresBatchAppender { pool, connection: Mutex::new(None) }
+    pub(crate) fn new(pool: PgPool, counts: Arc<std::sync::Mutex<AppendPathCounts>>) -> Self {
+        let writer = WriterState { connection: None, memory: WriterMemory::new() };
+        PostgresBatchAppender { pool, writer: Mutex::new(writer), counts }
+    }
+
+    /// A connection of the writer's own, out of the pool, READ COMMITTED for its autocommit statements too whatever
+    /// the server's default (`append_batch_if_unchanged` refuses to run otherwise).
+    async fn writer_connection(&self) -> Result<PgConnection, StoreError> {
+        let mut connection = self.pool.acquire().await.map_err(store_error)?.detach();
+        sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            .execute(&mut connection)
+            .await
+            .map_err(store_error)?;
+        Ok(connection)
+    }
+
+    fn count(&self, update: impl FnOnce(&mut AppendPathCounts)) {
+        update(&mut self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
 }
 
 #[async_trait]
 impl BatchAppender for PostgresBatchAppender {
-    #[instrument(skip_all, fields(n_requests = batch.len(), n_events = tracing::field::Empty))]
+    #[instrument(
+        skip_all,
+        fields(n_requests = batch.len(), n_events = tracing::field::Empty, path = tracing::field::Empty)
+    )]
     async fn append_batch(
         &self,
         batch: Vec<AppendRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
-        // One writer task calls this, so the lock is never contended; it only makes the appender `Sync`.
-        let mut held = self.connection.lock().await;
+        let mut writer = self.writer.lock().await;
+        let WriterState { connection: held, memory } = &mut *writer;
         if let Some((connection, last_used)) = held.as_mut() {
             if last_used.elapsed() > PING_AFTER_IDLE && connection.ping().await.is_err() {
                 *held = None;
@@ -109,11 +182,12 @@ impl BatchAppender for PostgresBatchAppender {
         }
         let (connection, last_used) = match held.as_mut() {
             Some(held) => held,
-            None => held.insert((self.pool.acquire().await.map_err(store_error)?.detach(), Instant::now())),
+            None => held.insert((self.writer_connection().await?, Instant::now())),
         };
-        let result = append_in_transaction(connection, batch).await;
+        let result = self.append_on(connection, memory, batch).await;
         *last_used = Instant::now();
         if result.is_err() {
+            memory.forget_head();
             if let Some((connection, _)) = held.take() {
                 let _ = connection.close().await;
             }
@@ -122,19 +196,119 @@ impl BatchAppender for PostgresBatchAppender {
     }
 }
 
+impl PostgresBatchAppender {
+    /// Tries the one-round-trip path when the memory allows it, and takes the exact path otherwise or after a
+    /// refusal.
+    async fn append_on(
+        &self,
+        connection: &mut PgConnection,
+        memory: &mut WriterMemory,
+        batch: Vec<AppendRequest>,
+    ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
+        let lookups = BatchLookups::of(&batch);
+        if let Some(AssumedState { state, stream_versions }) = memory.assume(&batch, &lookups) {
+            let expected_head = state.head.clone();
+            // The exact path needs the requests again if the assumptions fail; planning consumes them.
+            let plan = plan_batch(batch.clone(), state)?;
+            // A plan that writes nothing answers only refusals, which the exact path decides on the stored state.
+            if plan.writes_anything() {
+                match append_if_unchanged(connection, &expected_head, &lookups, &stream_versions, &plan).await? {
+                    None => {
+                        memory.learn_committed_plan(&plan);
+                        memory.note_one_round_trip();
+                        self.count(|counts| counts.one_round_trip += 1);
+                        let span = tracing::Span::current();
+                        span.record("n_events", plan.events.len());
+                        span.record("path", "one_round_trip");
+                        return Ok(plan.replies);
+                    }
+                    Some(refusal) => {
+                        debug!(
+                            ?refusal,
+                            n_requests = batch.len(),
+                            "one-round-trip append refused, taking the exact path"
+                        );
+                        memory.note_refusal(refusal);
+                        self.count(|counts| count_refusal(counts, refusal));
+                    }
+                }
+            }
+        }
+        tracing::Span::current().record("path", "exact");
+        self.count(|counts| counts.exact += 1);
+        append_in_transaction(connection, memory, &lookups, batch).await
+    }
+}
+
+fn count_refusal(counts: &mut AppendPathCounts, refusal: OneRoundTripRefusal) {
+    let counter = match refusal {
+        OneRoundTripRefusal::Isolation => &mut counts.refused_isolation,
+        OneRoundTripRefusal::HeadMoved => &mut counts.refused_head_moved,
+        OneRoundTripRefusal::RecordedAt => &mut counts.refused_recorded_at,
+        OneRoundTripRefusal::StreamVersion => &mut counts.refused_stream_version,
+        OneRoundTripRefusal::IdempotencyKey => &mut counts.refused_idempotency_key,
+        OneRoundTripRefusal::EventId => &mut counts.refused_event_id,
+    };
+    *counter += 1;
+}
+
+/// Sends `plan` with its assumptions to `append_batch_if_unchanged`: `None` when it was written, else the
+/// assumption that failed (nothing was written).
+async fn append_if_unchanged(
+    connection: &mut PgConnection,
+    expected_head: &LogHead,
+    lookups: &BatchLookups,
+    assumed_stream_versions: &[u64],
+    plan: &BatchPlan,
+) -> Result<Option<OneRoundTripRefusal>, StoreError> {
+    let stream_ids: Vec<&str> = lookups.stream_ids.iter().map(StreamId::as_str).collect();
+    let stream_versions: Vec<i64> = assumed_stream_versions.iter().copied().map(to_i64).collect();
+    let columns = PlanColumns::of(plan)?;
+    let query = sqlx::query(APPEND_IF_UNCHANGED)
+        .bind(to_i64(expected_head.position))
+        .bind(&expected_head.hash)
+        .bind(stream_ids)
+        .bind(stream_versions)
+        .bind(&lookups.idempotency_keys)
+        .bind(&lookups.event_ids)
+        .bind(plan.recorded_at)
+        .bind(RECORDED_AT_TOLERANCE)
+        .bind(to_i64(plan.head.position))
+        .bind(&plan.head.hash);
+    let row = columns.bind_to(query).fetch_one(&mut *connection).await.map_err(store_error)?;
+    let verdict: String = row.try_get(0).map_err(store_error)?;
+    match verdict.as_str() {
+        "appended" => Ok(None),
+        "isolation" => Ok(Some(OneRoundTripRefusal::Isolation)),
+        "head_moved" => Ok(Some(OneRoundTripRefusal::HeadMoved)),
+        "recorded_at" => Ok(Some(OneRoundTripRefusal::RecordedAt)),
+        "stream_version" => Ok(Some(OneRoundTripRefusal::StreamVersion)),
+        "idempotency_key" => Ok(Some(OneRoundTripRefusal::IdempotencyKey)),
+        "event_id" => Ok(Some(OneRoundTripRefusal::EventId)),
+        other => Err(StoreError::Backend(format!("append_batch_if_unchanged answered {other:?}"))),
+    }
+}
+
+/// The exact path: the whole transaction under the head lock, planned on what it reads. Teaches `memory` what it
+/// read and wrote.
 async fn append_in_transaction(
     connection: &mut PgConnection,
+    memory: &mut WriterMemory,
+    lookups: &BatchLookups,
     batch: Vec<AppendRequest>,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
-    let lookups = BatchLookups::of(&batch);
     let mut transaction = connection.begin_with(BEGIN_AND_LOCK_HEAD).await.map_err(store_error)?;
-    let state = read_stored_state(&mut transaction, &lookups).await?;
+    let sent_at = OffsetDateTime::now_utc();
+    let state = read_stored_state(&mut transaction, lookups).await?;
+    let received_at = OffsetDateTime::now_utc();
+    memory.learn_stored_state(lookups, &state, sent_at + (received_at - sent_at) / 2);
     let plan = plan_batch(batch, state)?;
     tracing::Span::current().record("n_events", plan.events.len());
     if plan.writes_anything() {
         write_plan(&mut transaction, &plan).await?;
     }
     transaction.commit().await.map_err(store_error)?;
+    memory.learn_committed_plan(&plan);
     Ok(plan.replies)
 }
 
@@ -186,61 +360,9 @@ async fn read_stored_state(connection: &mut PgConnection, lookups: &BatchLookups
 }
 
 async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(), StoreError> {
-    let n_events = plan.events.len();
-    let mut columns = EventColumns::with_capacity(n_events);
-    for (event, canonical_payload) in plan.events.iter().zip(&plan.canonical_payloads) {
-        columns.global_position.push(to_i64(event.global_position));
-        columns.event_id.push(event.event_id);
-        columns.stream_id.push(event.stream_id.as_str());
-        columns.stream_version.push(to_i64(event.stream_version));
-        columns.event_type.push(&event.event_type);
-        columns.schema_version.push(i64::from(event.schema_version));
-        columns.effective_date.push(event.effective_date);
-        columns.recorded_at.push(event.recorded_at);
-        columns.actor_id.push(&event.actor.id);
-        columns.actor_name.push(&event.actor.name);
-        columns.actor_unit.push(&event.actor.unit);
-        columns.actor_role.push(&event.actor.role);
-        columns.command_id.push(event.command_id);
-        columns.correlation_id.push(event.correlation_id);
-        columns.causation_id.push(event.causation_id);
-        columns.payload.push(canonical_payload.as_str());
-        columns.prev_hash.push(&event.prev_hash);
-        columns.hash.push(&event.hash);
-    }
-    let n_records = plan.idempotency_records.len();
-    let mut keys = Vec::with_capacity(n_records);
-    let mut fingerprints = Vec::with_capacity(n_records);
-    let mut outcomes = Vec::with_capacity(n_records);
-    for new_record in &plan.idempotency_records {
-        keys.push(new_record.key);
-        fingerprints.push(new_record.record.fingerprint.as_str());
-        let outcome = serde_json::to_string(&new_record.record.outcome)
-            .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
-        outcomes.push(outcome);
-    }
-    sqlx::query(WRITE)
-        .bind(columns.global_position)
-        .bind(columns.event_id)
-        .bind(columns.stream_id)
-        .bind(columns.stream_version)
-        .bind(columns.event_type)
-        .bind(columns.schema_version)
-        .bind(columns.effective_date)
-        .bind(columns.recorded_at)
-        .bind(columns.actor_id)
-        .bind(columns.actor_name)
-        .bind(columns.actor_unit)
-        .bind(columns.actor_role)
-        .bind(columns.command_id)
-        .bind(columns.correlation_id)
-        .bind(columns.causation_id)
-        .bind(columns.payload)
-        .bind(columns.prev_hash)
-        .bind(columns.hash)
-        .bind(keys)
-        .bind(fingerprints)
-        .bind(outcomes)
+    let columns = PlanColumns::of(plan)?;
+    columns
+        .bind_to(sqlx::query(WRITE))
         .bind(to_i64(plan.head.position))
         .bind(&plan.head.hash)
         .bind(plan.recorded_at)
@@ -250,8 +372,9 @@ async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(
     Ok(())
 }
 
-/// The events of a plan as one array per column, for `UNNEST`.
-struct EventColumns<'a> {
+/// The events and idempotency records of a plan as one array per column, for `UNNEST`, in the order of the
+/// parameters of `WRITE` and of `append_batch_if_unchanged`.
+struct PlanColumns<'a> {
     global_position: Vec<i64>,
     event_id: Vec<Uuid>,
     stream_id: Vec<&'a str>,
@@ -270,11 +393,16 @@ struct EventColumns<'a> {
     payload: Vec<&'a str>,
     prev_hash: Vec<&'a str>,
     hash: Vec<&'a str>,
+    idempotency_key: Vec<Uuid>,
+    idempotency_fingerprint: Vec<&'a str>,
+    idempotency_outcome: Vec<String>,
 }
 
-impl EventColumns<'_> {
-    fn with_capacity(n_events: usize) -> Self {
-        EventColumns {
+impl<'a> PlanColumns<'a> {
+    fn of(plan: &'a BatchPlan) -> Result<Self, StoreError> {
+        let n_events = plan.events.len();
+        let n_records = plan.idempotency_records.len();
+        let mut columns = PlanColumns {
             global_position: Vec::with_capacity(n_events),
             event_id: Vec::with_capacity(n_events),
             stream_id: Vec::with_capacity(n_events),
@@ -293,6 +421,63 @@ impl EventColumns<'_> {
             payload: Vec::with_capacity(n_events),
             prev_hash: Vec::with_capacity(n_events),
             hash: Vec::with_capacity(n_events),
+            idempotency_key: Vec::with_capacity(n_records),
+            idempotency_fingerprint: Vec::with_capacity(n_records),
+            idempotency_outcome: Vec::with_capacity(n_records),
+        };
+        for (event, canonical_payload) in plan.events.iter().zip(&plan.canonical_payloads) {
+            columns.global_position.push(to_i64(event.global_position));
+            columns.event_id.push(event.event_id);
+            columns.stream_id.push(event.stream_id.as_str());
+            columns.stream_version.push(to_i64(event.stream_version));
+            columns.event_type.push(&event.event_type);
+            columns.schema_version.push(i64::from(event.schema_version));
+            columns.effective_date.push(event.effective_date);
+            columns.recorded_at.push(event.recorded_at);
+            columns.actor_id.push(&event.actor.id);
+            columns.actor_name.push(&event.actor.name);
+            columns.actor_unit.push(&event.actor.unit);
+            columns.actor_role.push(&event.actor.role);
+            columns.command_id.push(event.command_id);
+            columns.correlation_id.push(event.correlation_id);
+            columns.causation_id.push(event.causation_id);
+            columns.payload.push(canonical_payload.as_str());
+            columns.prev_hash.push(&event.prev_hash);
+            columns.hash.push(&event.hash);
         }
+        for new_record in &plan.idempotency_records {
+            columns.idempotency_key.push(new_record.key);
+            columns.idempotency_fingerprint.push(new_record.record.fingerprint.as_str());
+            let outcome = serde_json::to_string(&new_record.record.outcome)
+                .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
+            columns.idempotency_outcome.push(outcome);
+        }
+        Ok(columns)
+    }
+
+    /// Binds the 21 arrays, in order, as the next parameters of `query`.
+    fn bind_to(self, query: Query<'a, Postgres, PgArguments>) -> Query<'a, Postgres, PgArguments> {
+        query
+            .bind(self.global_position)
+            .bind(self.event_id)
+            .bind(self.stream_id)
+            .bind(self.stream_version)
+            .bind(self.event_type)
+            .bind(self.schema_version)
+            .bind(self.effective_date)
+            .bind(self.recorded_at)
+            .bind(self.actor_id)
+            .bind(self.actor_name)
+            .bind(self.actor_unit)
+            .bind(self.actor_role)
+            .bind(self.command_id)
+            .bind(self.correlation_id)
+            .bind(self.causation_id)
+            .bind(self.payload)
+            .bind(self.prev_hash)
+            .bind(self.hash)
+            .bind(self.idempotency_key)
+            .bind(self.idempotency_fingerprint)
+            .bind(self.idempotency_outcome)
     }
 }

@@ -3,27 +3,33 @@
 //!
 //! # Gap-free order across processes
 //!
-//! Every append transaction first locks the single row of `log_head` (`SELECT … FOR UPDATE`). Writers, in this
-//! process or any other, therefore run one after another: a transaction reads the head, takes the next positions,
-//! and holds the lock until it commits, so the next writer's positions are taken only after those events are
-//! visible. Commit order is position order, and a reader that follows `read_all` from its last seen position can
-//! never see position *n + 1* before *n*: no event is ever skipped. `recorded_at` comes from `clock_timestamp()`
-//! read after the lock, truncated to microseconds, so it does not decrease along the log either.
+//! Every append first locks the single row of `log_head` (`SELECT … FOR UPDATE`). Writers, in this process or
+//! any other, therefore run one after another: a writer checks or reads the head, takes the next positions, and
+//! holds the lock until it commits, so the next writer's positions are taken only after those events are visible.
+//! Commit order is position order, and a reader that follows `read_all` from its last seen position can never see
+//! position *n + 1* before *n*: no event is ever skipped. `recorded_at` never decreases along the log: it is the
+//! store's clock (`clock_timestamp()` read after the lock, or this process's clock corrected by the measured
+//! offset and checked against it under the lock), truncated to microseconds, and never before the head's.
 //!
 //! The lock makes appends sequential; throughput comes from [`event_store::group_commit`]: each process's
-//! concurrent appends are batched into one transaction, one lock round and one commit, in four round trips
-//! whatever the batch's size (see `append.rs`).
+//! concurrent appends are batched into one transaction, one lock round and one commit. A batch planned on what
+//! the writer learnt from its previous batches is written by one statement, in one round trip, when those
+//! assumptions still hold under the lock; otherwise by the exact transaction, in four round trips whatever the
+//! batch's size (see `append.rs`).
 //!
-//! Code map: this file holds the store and its reads; `append.rs` the batched append transaction; `rows.rs` the
-//! mapping between rows and events.
+//! Code map: this file holds the store and its reads; `append.rs` the two paths of a batched append;
+//! `writer_memory.rs` what the writer assumes between batches; `rows.rs` the mapping between rows and events;
+//! `migrations/0003_append_function.sql` the one-round-trip append.
 
 #[macro_use]
 mod rows;
 mod append;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod writer_memory;
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,6 +44,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
 use uuid::Uuid;
 
+pub use crate::append::AppendPathCounts;
 use crate::append::PostgresBatchAppender;
 use crate::rows::{
     event_from_row, idempotency_record_from_row, position_from_i64, store_error, stored_text_from_row, to_i64,
@@ -49,6 +56,7 @@ use crate::rows::{
 pub struct PostgresEventStore {
     pool: PgPool,
     writer: GroupCommit,
+    append_path_counts: Arc<Mutex<AppendPathCounts>>,
 }
 
 impl PostgresEventStore {
@@ -84,14 +92,21 @@ impl PostgresEventStore {
             .run(&pool)
             .await
             .map_err(|error| StoreError::Backend(format!("cannot apply the event store migrations: {error}")))?;
-        let writer = GroupCommit::spawn(PostgresBatchAppender::new(pool.clone()), group_commit);
-        Ok(PostgresEventStore { pool, writer })
+        let append_path_counts = Arc::new(Mutex::new(AppendPathCounts::default()));
+        let writer =
+            GroupCommit::spawn(PostgresBatchAppender::new(pool.clone(), append_path_counts.clone()), group_commit);
+        Ok(PostgresEventStore { pool, writer, append_path_counts })
     }
 
     /// The pool the store reads and writes through, for operations and tests. Writing to the event tables
     /// through it bypasses the chain, and `taskledger verify` will say so.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// How this store's batches were appended since it was opened (see `append.rs`).
+    pub fn append_path_counts(&self) -> AppendPathCounts {
+        *self.append_path_counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Answers the appends already queued, stops the writer and closes the pool.

@@ -10,6 +10,11 @@
 //! 4. write [`BatchPlan::events`], [`BatchPlan::idempotency_records`] and [`BatchPlan::head`], commit, and only then
 //!    hand out [`BatchPlan::replies`].
 //!
+//! A backend may instead plan against a [`StoredState`] it assumes from its previous batches, provided that it
+//! writes the plan only after checking, under the head lock, that the stored state is the assumed one
+//! (PostgreSQL's one-round-trip path, `event-store-postgres/src/append.rs`), and that the `now` it assumed is close
+//! to the store's clock: the plan is then the one that the state read under the lock would have given.
+//!
 //! A request that fails a check gets its own error and leaves the rest of the batch alone: the plan tracks the
 //! versions, keys and event ids written by earlier requests of the same batch, so a later request is judged exactly
 //! as if the earlier ones had committed in transactions of their own.
@@ -39,7 +44,8 @@ pub struct BatchLookups {
     pub event_ids: Vec<Uuid>,
 }
 
-/// The stored state a batch is planned against, read inside the transaction after the head was locked.
+/// The stored state a batch is planned against, read inside the transaction after the head was locked (or assumed,
+/// then checked under the lock before the plan is written).
 #[derive(Debug, Clone)]
 pub struct StoredState {
     pub head: LogHead,
