@@ -167,3 +167,57 @@ async fn two_replicas_deliver_every_reminder_though_one_is_killed_mid_delivery()
     drop(commands);
     cluster.teardown().await;
 }
+
+#[tokio::test]
+async fn serve_runs_the_notification_service_in_process_and_its_feed_needs_no_channel_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = dir.path().join("clock");
+    std::fs::write(&clock, "2024-11-01T07:00:00+07:00").unwrap();
+    let port = free_port();
+    let child = Command::new(BINARY)
+        .arg("serve")
+        .arg("--demo")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("TASKLEDGER_CLOCK", format!("file:{}", clock.display()))
+        .env_remove("TASKLEDGER_TOKEN_KEY")
+        .env_remove("TASKLEDGER_DATABASE_URL")
+        .env_remove("TASKLEDGER_NOTIFICATION_CONFIG")
+        .env("TASKLEDGER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start taskledger serve");
+    let server = Server { child, base_url: format!("http://127.0.0.1:{port}"), data_dir: dir.path().to_owned() };
+    server.wait_ready().await;
+    let staff = Api::new(&server, server.token("khcn.tranthibich", "SO-KHCN", "reporter"));
+
+    // Task 1 of the seed is due in November 2024 (30/11, a Saturday, so counted from Friday 29/11): 7 working days
+    // before is 20/11.
+    let read_db = projection::db::ReadDb::open_sqlite(&dir.path().join("projections.db")).await.unwrap();
+    wait_until("the demo plan's reminders are derived", Duration::from_secs(30), || async {
+        sqlx::query("SELECT COUNT(*) FROM notify_occurrences")
+            .fetch_one(read_db.pool())
+            .await
+            .is_ok_and(|row| row.get::<i64, _>(0) > 0)
+    })
+    .await;
+    std::fs::write(&clock, "2024-11-20T08:00:30+07:00").unwrap();
+    wait_until("the unit's feed has the reminder", Duration::from_secs(30), || async {
+        let (status, body) = staff.get("/v1/notifications").await;
+        status == 200 && body["notifications"].as_array().is_some_and(|items| !items.is_empty())
+    })
+    .await;
+    let (_, body) = staff.get("/v1/notifications").await;
+    let item = &body["notifications"][0];
+    assert!(item["occurrence_key"].as_str().unwrap().ends_with(":2024-11-30:before-7"), "{item}");
+    assert!(item["body"].as_str().unwrap().contains("Tháng 11/2024"), "{item}");
+    assert_eq!(item["late"], false, "{item}");
+    let (status, document) = staff.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(document["paths"]["/v1/notifications"].is_object());
+    let (status, _) = Api::new(&server, String::new()).get("/v1/notifications").await;
+    assert_eq!(status, 401);
+}
