@@ -124,3 +124,41 @@ async fn late_reminders_with_the_digest_policy_are_folded_into_one_message_per_r
     assert!(!digest_flags.is_empty() && digest_flags.iter().all(|digest| *digest));
     world.teardown().await;
 }
+
+#[tokio::test]
+async fn a_completed_task_is_not_chased_and_once_reopened_it_is_again() {
+    let receivers = Receivers::start().await;
+    let config = receivers.config("[rules.reports]\nenabled = false");
+    let world = World::start(Backend::Sqlite, config, at(date("2024-06-01"), 7, 0), 1).await;
+    let (_, tasks) = world.plan_with_tasks(&["2024-06-28"]).await;
+    world.step_to(at(date("2024-06-01"), 7, 30)).await;
+    world.complete_task(tasks[0], "2024-06-05").await;
+    // 14 working days before 28/06 is 10/06: skipped, the task is done.
+    world.step_to(at(date("2024-06-10"), 8, 1)).await;
+    assert!(receivers.webhook.deliveries().is_empty());
+    let planner = domain::actor::Actor {
+        id: "vp.nguyenvanan".to_owned(),
+        name: "Nguyễn Văn An".to_owned(),
+        unit: domain::unit_code::UnitCode::parse("VP-UBND").unwrap(),
+        role: domain::actor::Role::Planner,
+    };
+    let (status, body) = world
+        .command(
+            &planner,
+            axum::http::Method::POST,
+            &format!("/v1/tasks/{}/reopening", tasks[0]),
+            serde_json::json!({"reason": "Kết quả chưa đạt", "basis": ["QĐ số 184/QĐ-UBND ngày 24/01/2024"],
+                               "effective_on": "2024-06-11"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // 7 working days before: 19/06, sent.
+    world.step_to(at(date("2024-06-19"), 8, 1)).await;
+    let (skipped, sent) = outcomes(&world, tasks[0]).await;
+    assert!(skipped.iter().any(|(key, reason)| step_name(key) == "before-14" && *reason == SkipReason::TaskCompleted));
+    // Sent once per channel (feed, email, webhook), all for the reminder 7 working days before.
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert!(sent.iter().all(|(key, _)| step_name(key) == "before-7"), "{sent:?}");
+    assert_eq!(receivers.webhook.deliveries().len(), 1);
+    world.teardown().await;
+}
