@@ -1,6 +1,6 @@
 //! One process of taskledger: opens the event store, the read database and the bus, and runs the services it is
-//! asked to run — the command service, the projection service, or all of them (embedded mode) — behind one HTTP
-//! listener, until it is told to stop. The `taskledger` binary only parses flags and calls [`start`].
+//! asked to run — the command service, the projection service, the notification service, or all of them (embedded
+//! mode) — behind one HTTP listener, until it is told to stop. The `taskledger` binary only parses flags and calls [`start`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -15,6 +15,7 @@ use command_service::{AppState, ServiceConfig, StoreReadiness};
 use event_store::EventStore;
 use http_api::ops::{ops_router, ReadinessCheck};
 use http_api::SystemClock;
+use notification::service::{NotificationService, ServiceParts};
 use projection::db::ReadDb;
 use projection::routes::{ProjectionState, QueryConfig};
 use projection::runtime::ProjectorConfig;
@@ -32,6 +33,8 @@ pub enum Services {
     Command,
     /// The projection service (`taskledger projection-service`).
     Projection,
+    /// The notification service (`taskledger notification-service`): reminders and the in-app feed.
+    Notification,
 }
 
 /// Where things are and how to reach them. The URLs may hold passwords: `Debug` hides them.
@@ -54,6 +57,11 @@ pub struct NodeConfig {
     pub demo: bool,
     /// The transparency log's origin and checkpoint policy (the log key is in the data dir or the environment).
     pub audit: audit::service::AuditConfig,
+    /// The notification service's rule file; its defaults when absent.
+    pub notification_config: Option<PathBuf>,
+    /// The notification service's business clock (`TASKLEDGER_CLOCK`, for tests and drills): the system's unless
+    /// told.
+    pub clock: notification::clock::ClockSetting,
 }
 
 impl std::fmt::Debug for NodeConfig {
@@ -75,6 +83,7 @@ pub struct Node {
     pub address: SocketAddr,
     pub command: Option<AppState>,
     pub projection: Option<ProjectionService>,
+    pub notification: Option<NotificationService>,
     cancel: CancellationToken,
     tasks: JoinSet<()>,
 }
@@ -108,6 +117,8 @@ impl NodeConfig {
             body_limit_bytes: 64 * 1024,
             demo: false,
             audit: audit::service::AuditConfig::default(),
+            notification_config: None,
+            clock: notification::clock::ClockSetting::System,
         }
     }
 
@@ -186,6 +197,16 @@ pub fn token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::TokenKey> {
 
 /// Starts the services and the HTTP listener.
 pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<Node> {
+    let run_notification = matches!(services, Services::All | Services::Notification);
+    // A bad rule file or holiday calendar stops start-up before anything is opened, naming the line.
+    let notification_setup = if run_notification {
+        let (rules, calendar) = notification::service::load_configuration(config.notification_config.as_deref())
+            .context("could not load the notification rules")?;
+        let clock = config.clock.build().context("could not set up the notification clock")?;
+        Some((rules, calendar, clock))
+    } else {
+        None
+    };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("could not create data dir {}", config.data_dir.display()))?;
     let token_key = config.token_key()?;
@@ -224,9 +245,10 @@ pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<No
         command = Some(state);
     }
 
+    let read_db = if run_projection || run_notification { Some(config.open_read_db().await?) } else { None };
     let mut projection = None;
     if run_projection {
-        let read_db = config.open_read_db().await?;
+        let read_db = read_db.clone().context("the read database is open")?;
         let service = ProjectionService::new(read_db.clone(), store.clone(), ProjectorConfig::default())
             .await
             .context("could not prepare the read models")?;
@@ -243,6 +265,35 @@ pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<No
         openapi = openapi.merge_from(projection::openapi::ProjectionApiDoc::openapi());
         checks.push(Arc::new(ProjectionReadiness(service.clone())));
         projection = Some(service);
+    }
+
+    let mut notification = None;
+    if let Some((rules, calendar, clock)) = notification_setup {
+        let read_db = read_db.clone().context("the read database is open")?;
+        let nats = match (&rules.nats, &config.nats_url) {
+            (Some(_), Some(url)) => {
+                Some(async_nats::connect(url.as_str()).await.context("could not connect to NATS for notifications")?)
+            }
+            _ => None,
+        };
+        let service = NotificationService::new(ServiceParts {
+            read_db,
+            events: store.clone(),
+            config: rules,
+            calendar,
+            clock,
+            nats,
+            owner: notification::dispatcher::replica_name(),
+            projector: ProjectorConfig::default(),
+        })
+        .await
+        .context("could not start the notification service")?;
+        service.catch_up().await.context("could not derive reminders from the store")?;
+        service.spawn(bus.clone(), cancel.clone(), &mut tasks);
+        router = router.merge(service.routes(Arc::new(token_key.clone())));
+        openapi = openapi.merge_from(notification::feed::FeedApiDoc::openapi());
+        checks.push(Arc::new(NotificationReadiness(service.clone())));
+        notification = Some(service);
     }
 
     if config.demo {
@@ -269,7 +320,7 @@ pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<No
         }
     });
     tracing::info!(%address, store = %config.describe_store(), ?services, "taskledger listening");
-    Ok(Node { address, command, projection, cancel, tasks })
+    Ok(Node { address, command, projection, notification, cancel, tasks })
 }
 
 struct BusReadiness(Arc<dyn EventBus>);
@@ -299,6 +350,23 @@ impl ReadinessCheck for ProjectionReadiness {
         match self.0.n_parked().await {
             Ok(0) => Ok("ok".to_owned()),
             Ok(n_parked) => Ok(format!("ok; {n_parked} parked event(s), see GET /v1/projections")),
+            Err(error) => Err(error.to_string()),
+        }
+    }
+}
+
+/// Ready while the notification tables answer; reports the due backlog.
+struct NotificationReadiness(NotificationService);
+
+#[async_trait::async_trait]
+impl ReadinessCheck for NotificationReadiness {
+    fn name(&self) -> &'static str {
+        "notifications"
+    }
+
+    async fn check(&self) -> Result<String, String> {
+        match self.0.n_due().await {
+            Ok(n_due) => Ok(format!("ok; {n_due} delivery(ies) due")),
             Err(error) => Err(error.to_string()),
         }
     }

@@ -6,6 +6,8 @@
 //! Map of the crate:
 //! - [`audit`]: the audit benchmark: a task's history, the appendix as known at a past instant, and `verify`
 //!   over a million events, each beside a raw read of the same rows;
+//! - [`notify`]: the notification benchmark: 100,000 occurrences scheduled, 10,000 fired at once to a local
+//!   webhook receiver, the delay of a reminder when the service is idle, beside the receiver's own request rate;
 //! - [`append`]: the append benchmark: commands per second end-to-end over HTTP against single-row `INSERT`
 //!   transactions of the same row shape, on PostgreSQL and SQLite, and the idle server's memory;
 //! - `scratch`: a throw-away database per backend (a PostgreSQL database dropped at the end, a SQLite temp file);
@@ -23,6 +25,7 @@ mod http_load;
 mod idle_rss;
 mod machine;
 mod measure;
+pub mod notify;
 pub mod projections;
 mod raw_insert;
 mod scratch;

@@ -125,6 +125,12 @@ pub enum SkipReason {
     EndpointDisabled,
     /// Nobody to remind: no address for the unit.
     NoRecipient,
+    /// A later reminder of the same series fell due too (after an outage): only the latest is sent.
+    Superseded,
+    /// The task is suspended: it is not chased until it is reopened.
+    TaskSuspended,
+    /// The report request the reminder was for was withdrawn.
+    RequestWithdrawn,
 }
 
 /// The reminder stream of a task: `reminders-<task_id>`.
@@ -167,7 +173,7 @@ impl ReminderEvent {
 }
 
 impl SkipReason {
-    pub const ALL: [SkipReason; 9] = [
+    pub const ALL: [SkipReason; 12] = [
         SkipReason::TaskCompleted,
         SkipReason::TaskCancelled,
         SkipReason::TaskTransferred,
@@ -177,6 +183,9 @@ impl SkipReason {
         SkipReason::FoldedIntoDigest,
         SkipReason::EndpointDisabled,
         SkipReason::NoRecipient,
+        SkipReason::Superseded,
+        SkipReason::TaskSuspended,
+        SkipReason::RequestWithdrawn,
     ];
 
     /// The stored name: "task_completed", "too_old", …
@@ -191,6 +200,9 @@ impl SkipReason {
             SkipReason::FoldedIntoDigest => "folded_into_digest",
             SkipReason::EndpointDisabled => "endpoint_disabled",
             SkipReason::NoRecipient => "no_recipient",
+            SkipReason::Superseded => "superseded",
+            SkipReason::TaskSuspended => "task_suspended",
+            SkipReason::RequestWithdrawn => "request_withdrawn",
         }
     }
 
@@ -210,6 +222,9 @@ impl SkipReason {
             SkipReason::FoldedIntoDigest => "đã gộp vào bản tổng hợp",
             SkipReason::EndpointDisabled => "kênh nhận đã bị tắt",
             SkipReason::NoRecipient => "không có người nhận",
+            SkipReason::Superseded => "đã có lời nhắc mới hơn",
+            SkipReason::TaskSuspended => "nhiệm vụ đang tạm hoãn",
+            SkipReason::RequestWithdrawn => "yêu cầu báo cáo đã được rút lại",
         }
     }
 }

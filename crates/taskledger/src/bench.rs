@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bench::append::{AppendOptions, Backend};
 
-use crate::cli::{BenchAppendArgs, BenchAuditArgs, BenchBackend, BenchProjectionsArgs};
+use crate::cli::{BenchAppendArgs, BenchAuditArgs, BenchBackend, BenchNotifyArgs, BenchProjectionsArgs};
 
 pub async fn run_append(args: BenchAppendArgs) -> anyhow::Result<()> {
     let backends = match args.backend {
@@ -49,5 +49,16 @@ pub async fn run_audit(args: BenchAuditArgs) -> anyhow::Result<()> {
     let options =
         bench::audit::AuditOptions { database_url: args.database_url, n_events: args.events, requests: args.requests };
     bench::audit::run(options).await?;
+    Ok(())
+}
+
+pub async fn run_notify(args: BenchNotifyArgs) -> anyhow::Result<()> {
+    let options = bench::notify::NotifyOptions {
+        database_url: args.database_url,
+        n_occurrences: args.occurrences,
+        n_fired: args.fired,
+        concurrency: args.concurrency,
+    };
+    bench::notify::run(options).await?;
     Ok(())
 }

@@ -41,6 +41,11 @@ pub enum Action {
     CommandService(ServeArgs),
     /// Run the projection service alone: read models, the board, the appendix, statistics.
     ProjectionService(ServeArgs),
+    /// Run the notification service alone: deadline and reporting reminders by email, webhook, NATS and the
+    /// in-app feed (GET /v1/notifications); as many replicas as wanted, against PostgreSQL and NATS.
+    NotificationService(ServeArgs),
+    /// Operate the notification service: re-enable a webhook endpoint, list dead letters.
+    Notifications(NotificationsArgs),
     /// Manage the read models.
     Projections(ProjectionsArgs),
     /// Print a bearer token that a server on the same data dir (or the same TASKLEDGER_TOKEN_KEY) accepts.
@@ -103,6 +108,46 @@ pub struct ServeArgs {
     /// Sign a checkpoint once the latest is this many seconds old and the log has grown since.
     #[arg(long, env = "TASKLEDGER_CHECKPOINT_INTERVAL_SECS", default_value_t = 60)]
     pub checkpoint_interval_secs: u64,
+    /// The notification rule file (TOML; see crates/notification/config/notification.example.toml); the defaults
+    /// without one. An invalid file or holiday calendar stops start-up, naming the line.
+    #[arg(long = "notification-config", visible_alias = "config", env = "TASKLEDGER_NOTIFICATION_CONFIG")]
+    pub notification_config: Option<PathBuf>,
+    /// The notification service's business clock, for tests and drills only: system (default),
+    /// fixed:<RFC 3339>, offset:<RFC 3339> (starts there and runs) or file:<path> (the instant in the file).
+    #[arg(long, env = "TASKLEDGER_CLOCK", default_value = "system", hide = true)]
+    pub clock: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NotificationsArgs {
+    #[command(subcommand)]
+    pub action: NotificationsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotificationsAction {
+    /// Enable a webhook endpoint that was disabled after failing repeatedly; its failures start over.
+    EnableEndpoint(EnableEndpointArgs),
+    /// Print the deliveries given up on (JSON lines), with their last error.
+    DeadLetters(NotificationsStoreArgs),
+    /// Print webhook endpoints' health (JSON lines).
+    Endpoints(NotificationsStoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotificationsStoreArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, env = "TASKLEDGER_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnableEndpointArgs {
+    /// The endpoint's name in the rule file.
+    pub name: String,
+    #[command(flatten)]
+    pub database: NotificationsStoreArgs,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +286,26 @@ pub enum Benchmark {
     /// A task's history of 1,000 events, the appendix of a 500-node plan as known at a past instant, and
     /// `verify` over a million events, each beside a raw SELECT of the same rows.
     Audit(BenchAuditArgs),
+    /// 100,000 reminder occurrences scheduled, 10,000 falling due at once delivered to a local webhook receiver,
+    /// and a reminder's delay when the service is idle, beside the receiver's own request rate.
+    Notify(BenchNotifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchNotifyArgs {
+    /// PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "TASKLEDGER_BENCH_DATABASE_URL", hide_env_values = true,
+        default_value = bench::append::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Occurrences scheduled (5 per task).
+    #[arg(long, default_value_t = 100_000)]
+    pub occurrences: usize,
+    /// Occurrences falling due at once.
+    #[arg(long, default_value_t = 10_000)]
+    pub fired: usize,
+    /// Webhook requests at once, of the dispatcher and of the raw loop.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -326,6 +391,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Action::Serve(args) => crate::serve::run(args, Services::All).await,
         Action::CommandService(args) => crate::serve::run(args, Services::Command).await,
         Action::ProjectionService(args) => crate::serve::run(args, Services::Projection).await,
+        Action::NotificationService(args) => crate::serve::run(args, Services::Notification).await,
+        Action::Notifications(NotificationsArgs { action }) => crate::notifications::run(action).await,
         Action::Projections(ProjectionsArgs { action: ProjectionsAction::Rebuild(args) }) => {
             crate::rebuild::run(args).await
         }
@@ -338,5 +405,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bench::run_projections(args).await
         }
         Action::Bench(BenchArgs { benchmark: Benchmark::Audit(args) }) => crate::bench::run_audit(args).await,
+        Action::Bench(BenchArgs { benchmark: Benchmark::Notify(args) }) => crate::bench::run_notify(args).await,
     }
 }

@@ -12,8 +12,9 @@ pub enum LogFormat {
 }
 
 impl ServeArgs {
-    pub fn node_config(&self) -> app::NodeConfig {
-        app::NodeConfig {
+    pub fn node_config(&self) -> anyhow::Result<app::NodeConfig> {
+        let clock = notification::clock::ClockSetting::parse(&self.clock)?;
+        Ok(app::NodeConfig {
             database_url: self.store.database_url.clone(),
             read_database_url: self.read_database_url.clone(),
             nats_url: self.nats_url.clone(),
@@ -30,8 +31,10 @@ impl ServeArgs {
                     ..audit::checkpointer::CheckpointPolicy::default()
                 },
             },
+            notification_config: self.notification_config.clone(),
+            clock,
             ..app::NodeConfig::embedded(self.listen, self.store.data_dir.clone())
-        }
+        })
     }
 }
 

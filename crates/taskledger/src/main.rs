@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod cli;
 mod config;
+mod notifications;
 mod rebuild;
 mod serve;
 mod token;

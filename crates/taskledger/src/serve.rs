@@ -1,4 +1,4 @@
-//! `taskledger serve`, `command-service` and `projection-service`: start the node's services and serve until
+//! `taskledger serve`, `command-service`, `projection-service` and `notification-service`: start the node's services and serve until
 //! SIGINT or SIGTERM, then finish the requests in flight and stop the relay and the projectors cleanly.
 
 use app::Services;
@@ -6,7 +6,7 @@ use app::Services;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs, services: Services) -> anyhow::Result<()> {
-    let config = args.node_config();
+    let config = args.node_config()?;
     let node = app::start(&config, services).await?;
     println!("taskledger listening on http://{} (store: {})", node.address, config.describe_store());
     println!(

@@ -539,7 +539,7 @@ pub(crate) fn unit(code: &str) -> anyhow::Result<UnitCode> {
     UnitCode::parse(code).map_err(|error| anyhow!("unit {code}: {error}"))
 }
 
-fn text(value: &str) -> anyhow::Result<NonEmptyText> {
+pub(crate) fn text(value: &str) -> anyhow::Result<NonEmptyText> {
     NonEmptyText::parse(value, domain::text::DEFAULT_MAX_CHARS).map_err(|error| anyhow!("text {value:?}: {error}"))
 }
 
@@ -547,6 +547,6 @@ fn document(reference: &str) -> anyhow::Result<DocumentRef> {
     DocumentRef::parse(reference).map_err(|error| anyhow!("document {reference:?}: {error}"))
 }
 
-fn section(code: &str) -> anyhow::Result<SectionCode> {
+pub(crate) fn section(code: &str) -> anyhow::Result<SectionCode> {
     SectionCode::parse(code).map_err(|error| anyhow!("section {code}: {error}"))
 }

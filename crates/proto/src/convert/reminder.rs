@@ -133,6 +133,9 @@ fn skip_reason_to_proto(reason: SkipReason) -> pb::SkipReason {
         SkipReason::FoldedIntoDigest => pb::SkipReason::FoldedIntoDigest,
         SkipReason::EndpointDisabled => pb::SkipReason::EndpointDisabled,
         SkipReason::NoRecipient => pb::SkipReason::NoRecipient,
+        SkipReason::Superseded => pb::SkipReason::Superseded,
+        SkipReason::TaskSuspended => pb::SkipReason::TaskSuspended,
+        SkipReason::RequestWithdrawn => pb::SkipReason::RequestWithdrawn,
     }
 }
 
@@ -149,6 +152,9 @@ fn skip_reason_from_proto(value: i32, field: &str) -> Result<SkipReason, Convert
         Ok(pb::SkipReason::FoldedIntoDigest) => Ok(SkipReason::FoldedIntoDigest),
         Ok(pb::SkipReason::EndpointDisabled) => Ok(SkipReason::EndpointDisabled),
         Ok(pb::SkipReason::NoRecipient) => Ok(SkipReason::NoRecipient),
+        Ok(pb::SkipReason::Superseded) => Ok(SkipReason::Superseded),
+        Ok(pb::SkipReason::TaskSuspended) => Ok(SkipReason::TaskSuspended),
+        Ok(pb::SkipReason::RequestWithdrawn) => Ok(SkipReason::RequestWithdrawn),
         Err(_) => Err(ConvertError::invalid(field, format!("{value} is not a SkipReason value"))),
     }
 }

@@ -5,3 +5,4 @@ mod support;
 mod cli;
 mod cluster;
 mod crash;
+mod notify;
