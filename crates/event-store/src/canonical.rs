@@ -100,10 +100,16 @@ pub fn canonical_json(value: &Value) -> String {
 pub fn chain_hash(prev_hash_hex: &str, canonical: &[u8]) -> String {
     let mut prev_hash = [0u8; 32];
     hex::decode_to_slice(prev_hash_hex, &mut prev_hash).expect("prev_hash must be 64 hex digits");
+    hex::encode(chain_digest(&prev_hash, canonical))
+}
+
+/// [`chain_hash`] on raw bytes: `SHA-256(prev_hash || canonical)`, for a verifier that keeps the head's hash as
+/// bytes instead of decoding its hex again for every event.
+pub fn chain_digest(prev_hash: &[u8; 32], canonical: &[u8]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(prev_hash);
     hasher.update(canonical);
-    hex::encode(hasher.finalize())
+    hasher.finalize().into()
 }
 
 /// Whether `text` has the form of a chain hash: exactly 64 lowercase hex digits.

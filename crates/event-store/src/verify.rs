@@ -20,9 +20,9 @@ use std::collections::HashMap;
 
 use time::OffsetDateTime;
 use transparency::checkpoint::{Checkpoint, CheckpointError, VerifierKey};
-use transparency::merkle::{leaf_hash_for_event_hash, Frontier, Hash};
+use transparency::merkle::{leaf_hash, Frontier, Hash};
 
-use crate::canonical::{canonical_envelope, canonical_json, chain_hash, format_recorded_at, GENESIS_HASH};
+use crate::canonical::{canonical_envelope, canonical_json, chain_digest, format_recorded_at, GENESIS_HASH};
 use crate::{EventStore, LogHead, RecordedEvent, StoreError, StoredCheckpoint, StoredText, StreamId};
 
 /// What a successful verification covered.
@@ -265,10 +265,9 @@ impl LogVerifier {
     fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<(), VerifyError> {
         // Only a checkpoint of the empty log can be pending at the size before the first event.
         self.check_reached_checkpoints()?;
-        self.chain.push_with_payload(event, canonical_payload)?;
-        // The chain verifier recomputed this hash, so it is 64 lowercase hex characters.
-        let leaf = leaf_hash_for_event_hash(&event.hash).expect("a verified chain hash is lowercase hex");
-        self.frontier.append(leaf);
+        // The leaf data is the event's chain hash as raw bytes (`docs/transparency-log.md`), as just recomputed.
+        let chain_hash = self.chain.push_with_payload(event, canonical_payload)?;
+        self.frontier.append(leaf_hash(&chain_hash));
         self.check_reached_checkpoints()
     }
 
@@ -311,6 +310,8 @@ impl LogVerifier {
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     head: LogHead,
+    /// `head.hash` as bytes.
+    head_digest: Hash,
     last_recorded_at: Option<OffsetDateTime>,
     stream_versions: HashMap<StreamId, u64>,
 }
@@ -325,22 +326,24 @@ impl ChainVerifier {
     pub fn new() -> Self {
         ChainVerifier {
             head: LogHead { position: 0, hash: GENESIS_HASH.to_owned() },
+            head_digest: [0; 32],
             last_recorded_at: None,
             stream_versions: HashMap::new(),
         }
     }
 
     pub fn push(&mut self, event: &RecordedEvent) -> Result<(), VerifyError> {
-        self.push_with_payload(event, &canonical_json(&event.payload))
+        self.push_with_payload(event, &canonical_json(&event.payload)).map(|_| ())
     }
 
     /// [`ChainVerifier::push`] for an event read with its stored payload text, which is hashed as it is: a payload
     /// whose text was changed in any byte fails, even if it still means the same JSON.
     pub fn push_stored(&mut self, event: &StoredText) -> Result<(), VerifyError> {
-        self.push_with_payload(event, &event.payload)
+        self.push_with_payload(event, &event.payload).map(|_| ())
     }
 
-    fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<(), VerifyError> {
+    /// Checks the event and answers its chain hash as bytes.
+    fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<Hash, VerifyError> {
         let fail = |problem| Err(VerifyError { position: event.global_position, problem });
 
         let expected_position = self.head.position + 1;
@@ -353,8 +356,11 @@ impl ChainVerifier {
                 found: event.prev_hash.clone(),
             });
         }
-        let computed = chain_hash(&self.head.hash, canonical_envelope(event, canonical_payload).as_bytes());
-        if event.hash != computed {
+        let digest = chain_digest(&self.head_digest, canonical_envelope(event, canonical_payload).as_bytes());
+        let mut computed = [0u8; 64];
+        hex::encode_to_slice(digest, &mut computed).expect("64 hex digits hold 32 bytes");
+        if event.hash.as_bytes() != computed {
+            let computed = String::from_utf8_lossy(&computed).into_owned();
             return fail(VerifyProblem::HashMismatch { stored: event.hash.clone(), computed });
         }
         let expected_version = self.stream_versions.get(&event.stream_id).copied().unwrap_or(0) + 1;
@@ -372,7 +378,8 @@ impl ChainVerifier {
             });
         }
 
-        self.head = LogHead { position: event.global_position, hash: computed };
+        self.head = LogHead { position: event.global_position, hash: event.hash.clone() };
+        self.head_digest = digest;
         self.last_recorded_at = Some(event.recorded_at);
         match self.stream_versions.get_mut(&event.stream_id) {
             Some(version) => *version = event.stream_version,
@@ -380,7 +387,7 @@ impl ChainVerifier {
                 self.stream_versions.insert(event.stream_id.clone(), event.stream_version);
             }
         }
-        Ok(())
+        Ok(digest)
     }
 
     /// The report for the events pushed so far.

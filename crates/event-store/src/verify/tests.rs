@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::batch::{plan_batch, StoredState};
-use crate::canonical::canonical_bytes;
+use crate::canonical::{canonical_bytes, chain_hash};
 use crate::{Actor, AppendRequest, ExpectedVersion, NewEvent, StreamAppend};
 
 /// A valid log of `n_events` events over streams `s-0`, `s-1` and `s-2`, one second apart.
