@@ -116,6 +116,19 @@ impl PostgresEventStore {
     }
 }
 
+impl PostgresEventStore {
+    /// The rows of at most `limit` events after `after_position`, in position order: what `read_all` and
+    /// `read_all_stored` decode, each its own way.
+    async fn log_rows(&self, after_position: u64, limit: usize) -> Result<Vec<PgRow>, StoreError> {
+        sqlx::query(select_events!("WHERE global_position > $1 ORDER BY global_position LIMIT $2"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)
+    }
+}
+
 #[async_trait]
 impl EventStore for PostgresEventStore {
     async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
@@ -144,23 +157,11 @@ impl EventStore for PostgresEventStore {
     }
 
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE global_position > $1 ORDER BY global_position LIMIT $2"))
-            .bind(to_i64(after_position))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        rows.iter().map(event_from_row).collect()
+        self.log_rows(after_position, limit).await?.iter().map(event_from_row).collect()
     }
 
     async fn read_all_stored(&self, after_position: u64, limit: usize) -> Result<Vec<StoredText>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE global_position > $1 ORDER BY global_position LIMIT $2"))
-            .bind(to_i64(after_position))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        rows.iter().map(stored_text_from_row).collect()
+        self.log_rows(after_position, limit).await?.iter().map(stored_text_from_row).collect()
     }
 
     async fn read_by_type(
