@@ -13,7 +13,7 @@ use event_store::{AppendOutcome, ExpectedVersion, StreamId};
 use uuid::Uuid;
 
 use crate::dto::{self, *};
-use crate::ledger::{new_event, CommandContext, StreamWrite, ViewFilter};
+use crate::ledger::{new_event, CommandContext, Guard, GuardMoved, StreamWrite, ViewFilter};
 use crate::AppState;
 use http_api::error::{ApiError, Problem};
 use http_api::extract::{fingerprint, Authenticated, CommandHeaders, StrictJson};
@@ -431,37 +431,67 @@ async fn run_task_command(
     make_command: impl FnOnce() -> Result<TaskCommand, domain::error::DomainError>,
 ) -> Result<Response, ApiError> {
     let context = CommandContext { actor, fingerprint: fingerprint(route, raw), headers };
-    // The ledger may decide twice (see `Ledger::decide_on_task`); the command is made once.
+    // The ledger may decide twice (see `Ledger::decide_on_task`), and again when the plan moved; the command is
+    // made once.
     let mut make_command = Some(make_command);
     let mut command = None;
-    let outcome = match require_plan_not_frozen(state, task_id).await {
-        Ok(()) => {
-            state
-                .ledger
-                .decide_on_task(&context, task_id, subject_id, |task| {
-                    let task = task.ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
-                    check_if_match(&context, task.version)?;
-                    let command = command.get_or_insert_with(|| make_command.take().expect("made once, then kept")());
-                    Ok(task::decide(task, command.clone()?, &context.actor)?)
-                })
-                .await
+    let mut outcome = Err(ApiError::Conflict(
+        "the task's plan kept changing while the command was decided; read the task again and retry".to_owned(),
+    ));
+    for attempt in 0..PLAN_GUARD_ATTEMPTS {
+        let guard = match plan_guard(state, task_id, attempt > 0).await {
+            Ok(guard) => guard,
+            Err(refused) => {
+                outcome = Err(refused);
+                break;
+            }
+        };
+        let decided = state
+            .ledger
+            .decide_on_task(&context, task_id, subject_id.clone(), guard.as_ref(), |task| {
+                let task = task.ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
+                check_if_match(&context, task.version)?;
+                let command = command.get_or_insert_with(|| make_command.take().expect("made once, then kept")());
+                Ok(task::decide(task, command.clone()?, &context.actor)?)
+            })
+            .await;
+        match decided {
+            Ok(Err(GuardMoved)) => continue,
+            Ok(Ok(appended)) => outcome = Ok(appended),
+            Err(error) => outcome = Err(error),
         }
-        Err(refused) => Err(refused),
-    };
+        break;
+    }
     let outcome = or_replay(state, &context, outcome).await?;
     Ok(accepted(outcome, |_| format!("/v1/tasks/{task_id}")))
 }
 
-/// Refuses a task command while the task's plan is frozen (409, naming the freeze). The plan comes from the
-/// cached plan fold brought up to date (`plan_cache`); the task's plan from the cached task when there is one.
-async fn require_plan_not_frozen(state: &AppState, task_id: TaskId) -> Result<(), ApiError> {
+/// How many times a task command is decided on its plan before a plan that keeps moving is answered 409.
+const PLAN_GUARD_ATTEMPTS: u32 = 4;
+
+/// Refuses a task command while the task's plan is frozen (409, naming the freeze), and otherwise answers the plan
+/// stream's version the command is decided against, for its append to expect (see `ledger::Guard`). The plan is
+/// the last fold kept here (`plan_cache`), brought up to date from the store when `refresh` (the plan moved under
+/// an earlier attempt); the task's plan comes from the cached task when there is one.
+async fn plan_guard(state: &AppState, task_id: TaskId, refresh: bool) -> Result<Option<Guard>, ApiError> {
     let Some(plan_id) = state.ledger.plan_of_task(task_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
-    if let Some((plan, _)) = state.plans.current(state.ledger.store(), plan_id).await? {
-        domain::oversight::require_not_frozen(&plan)?;
+    let store = state.ledger.store();
+    let mut plan = if refresh {
+        state.plans.current(store, plan_id).await?
+    } else {
+        state.plans.last_known(store, plan_id).await?
+    };
+    // A refusal stands only on the plan as it stands now: a kept fold may predate the unfreeze.
+    if !refresh && plan.as_ref().is_some_and(|(plan, _)| domain::oversight::require_not_frozen(plan).is_err()) {
+        plan = state.plans.current(store, plan_id).await?;
     }
-    Ok(())
+    let Some((plan, version)) = plan else {
+        return Ok(None);
+    };
+    domain::oversight::require_not_frozen(&plan)?;
+    Ok(Some(Guard { stream_id: StreamId(plan_id.stream_name()), version }))
 }
 
 /// A command refused before or at its append answers, if it carries an idempotency key that was used before,

@@ -10,8 +10,8 @@ use domain::ids::{PlanId, TaskId};
 use domain::plan::{Plan, PlanEvent};
 use domain::task::{Recorded, Task, TaskEvent, SCHEMA_VERSION};
 use event_store::{
-    AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Idempotency, NewEvent, RecordedEvent, StreamAppend,
-    StreamId,
+    AppendError, AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Idempotency, NewEvent, RecordedEvent,
+    StreamAppend, StreamId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -51,6 +51,29 @@ pub struct Ledger {
     tasks: Arc<std::sync::Mutex<HashMap<TaskId, Arc<Task>>>>,
     /// Woken after every append so that the relay publishes the new events at once.
     relay: bus::relay::RelayHandle,
+}
+
+/// A stream a command was decided against without writing to it (a task's plan, for its freeze), at the version
+/// the decision saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    pub stream_id: StreamId,
+    pub version: u64,
+}
+
+/// The guarded stream moved between the decision and the append; nothing was appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardMoved;
+
+impl Guard {
+    /// The guard as an append of no events expecting the stream at its version.
+    fn expectation(&self) -> StreamWrite {
+        StreamWrite {
+            stream_id: self.stream_id.clone(),
+            expected_version: ExpectedVersion::Exact(self.version),
+            events: Vec::new(),
+        }
+    }
 }
 
 /// One stream's events of a command, ready to append.
@@ -95,22 +118,24 @@ impl Ledger {
         Ok(self.append_request(context, subject_id, subject_stream, writes).await?)
     }
 
-    /// Decides a command on a task and appends its events with the task's version as the expected version.
+    /// Decides a command on a task and appends its events with the task's version as the expected version, and
+    /// `guard`'s version as the expected version of the guarded stream (an expectation without events).
     ///
     /// The decision is made first on the task's cached fold, without reading the store: the expected version makes
     /// the store refuse the append if the stream has moved since (another process appended to it). Whatever
     /// refuses a decision made on the cache (`decide` itself or the store's version check) is therefore not final:
     /// the task is brought up to date from the store and the command decided once more, and that answer stands.
-    /// After the
-    /// append the task is evolved with the decided events themselves, as the store recorded them, so that the next
-    /// command on it need not read them back.
+    /// A refusal because the guarded stream moved is answered as `Err(GuardMoved)`, for the caller to check its
+    /// guard again. After the append the task is evolved with the decided events themselves, as the store recorded
+    /// them, so that the next command on it need not read them back.
     pub async fn decide_on_task(
         &self,
         context: &CommandContext,
         task_id: TaskId,
         subject_id: String,
+        guard: Option<&Guard>,
         mut decide: impl FnMut(Option<&Task>) -> Result<Vec<TaskEvent>, ApiError>,
-    ) -> Result<AppendOutcome, ApiError> {
+    ) -> Result<Result<AppendOutcome, GuardMoved>, ApiError> {
         let stream_id = StreamId(task_id.stream_name());
         // Taken out of the cache while the command runs, so that evolving it never clones it.
         let cached = self.cached_tasks().remove(&task_id);
@@ -124,11 +149,21 @@ impl Ledger {
                 Ok((new_task_write(&stream_id, version, &events)?, events))
             });
             let attempt = match decided {
-                Ok((write, events)) => self
-                    .append_request(context, subject_id.clone(), stream_id.clone(), vec![write])
-                    .await
-                    .map(|outcome| (outcome, events))
-                    .map_err(ApiError::from),
+                Ok((write, events)) => {
+                    let writes = std::iter::once(write).chain(guard.map(Guard::expectation)).collect();
+                    match self.append_request(context, subject_id.clone(), stream_id.clone(), writes).await {
+                        Ok(outcome) => Ok((outcome, events)),
+                        Err(AppendError::WrongExpectedVersion { stream_id: moved, .. })
+                            if guard.is_some_and(|guard| guard.stream_id == moved) =>
+                        {
+                            if let Some(task) = task {
+                                self.cache_task(task_id, Arc::new(task));
+                            }
+                            return Ok(Err(GuardMoved));
+                        }
+                        Err(error) => Err(ApiError::from(error)),
+                    }
+                }
                 Err(error) => Err(error),
             };
             match attempt {
@@ -139,7 +174,7 @@ impl Ledger {
                     if let Some(task) = task {
                         self.cache_task(task_id, Arc::new(task));
                     }
-                    return Ok(outcome);
+                    return Ok(Ok(outcome));
                 }
                 // The store's own failures are final: the append may have committed.
                 Err(error) if from_cache && !matches!(error, ApiError::Unavailable(_) | ApiError::Internal(_)) => {

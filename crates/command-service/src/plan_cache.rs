@@ -3,7 +3,9 @@
 //! Like the ledger's task cache, each plan's last fold is kept in memory and brought up to date with only the
 //! events appended to its stream since (one indexed read that usually returns nothing), so that checking a
 //! freeze never folds a plan stream again. The store stays the authority: a freeze recorded by another process is
-//! seen by the next command here.
+//! seen by the next command here. A task command does not even read that: it is decided on the last fold and its
+//! append expects the plan's stream at that fold's version, so a plan that moved meanwhile refuses the append and
+//! the command is decided again on the plan brought up to date.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -59,6 +61,20 @@ impl PlanCache {
             plans.insert(plan_id, (plan.clone(), version));
         }
         Ok(Some((plan, version)))
+    }
+
+    /// The plan as last folded here with its stream version, without reading the store; the plan as it stands
+    /// now when it was never folded. For decisions whose append expects the plan's stream at the returned version
+    /// (see `ledger::Guard`), so that the store refuses them if the plan moved since.
+    pub async fn last_known(
+        &self,
+        store: &Arc<dyn EventStore>,
+        plan_id: PlanId,
+    ) -> Result<Option<(Arc<Plan>, u64)>, ApiError> {
+        if let Some(cached) = self.locked().get(&plan_id).cloned() {
+            return Ok(Some(cached));
+        }
+        self.current(store, plan_id).await
     }
 
     fn locked(&self) -> MutexGuard<'_, Folded> {

@@ -240,6 +240,62 @@ async fn a_frozen_plan_refuses_commands_on_postgres() {
     a_frozen_plan_refuses_commands(postgres_app().await).await;
 }
 
+/// A process that knows the plan from before a freeze recorded by another process still refuses the task's
+/// commands (its append expects the plan as it knew it), and a plan that moved otherwise (a task assigned by the
+/// other process) does not refuse them.
+async fn a_freeze_by_another_process_refuses_commands(app: TestApp) {
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let other = app.other_process();
+    let first = app.file_report(&task_id, "2024-03-15", "Đã khảo sát 10/25 doanh nghiệp").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+
+    let assigned = other
+        .request(
+            Method::POST,
+            &format!("/v1/plans/{plan_id}/tasks"),
+            Some(&other.planner()),
+            Some(crate::support::task_body("2")),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{:?}", assigned.body);
+    let second = app.file_report(&task_id, "2024-03-31", "Đã khảo sát 15/25 doanh nghiệp").await;
+    assert_eq!(second.status, StatusCode::CREATED, "a plan that moved without a freeze: {:?}", second.body);
+
+    let freeze = json!({
+        "reason": "Thanh tra việc thực hiện nhiệm vụ năm 2024",
+        "basis": ["QĐ số 12/QĐ-TTr ngày 02/05/2024"]
+    });
+    let frozen = other
+        .request(Method::POST, &format!("/v1/plans/{plan_id}/freeze"), Some(&approver(&other)), Some(freeze))
+        .await;
+    assert_eq!(frozen.status, StatusCode::CREATED, "{:?}", frozen.body);
+    let head = app.head_position().await;
+    let refused = app.file_report(&task_id, "2024-04-15", "Đã khảo sát 25/25 doanh nghiệp").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("frozen"), "{:?}", refused.body);
+    assert_eq!(app.head_position().await, head, "nothing was appended while frozen");
+
+    let unfreeze = json!({"reason": "Kết thúc thanh tra"});
+    let unfrozen = other
+        .request(Method::POST, &format!("/v1/plans/{plan_id}/unfreeze"), Some(&approver(&other)), Some(unfreeze))
+        .await;
+    assert_eq!(unfrozen.status, StatusCode::CREATED, "{:?}", unfrozen.body);
+    let accepted = app.file_report(&task_id, "2024-04-15", "Đã khảo sát 25/25 doanh nghiệp").await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{:?}", accepted.body);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn a_freeze_by_another_process_refuses_commands_on_sqlite() {
+    a_freeze_by_another_process_refuses_commands(sqlite_app().await).await;
+}
+
+#[tokio::test]
+async fn a_freeze_by_another_process_refuses_commands_on_postgres() {
+    a_freeze_by_another_process_refuses_commands(postgres_app().await).await;
+}
+
 #[tokio::test]
 async fn bad_points_in_time_get_a_clear_error_and_change_nothing() {
     let app = sqlite_app().await;

@@ -61,8 +61,12 @@ impl TestApp {
     /// Another command service over the same store with the same token key, as a second process would be: it has
     /// a cache of its own. The original keeps the store's files.
     pub fn other_process(&self) -> TestApp {
-        let state =
-            AppState { ledger: Ledger::new(self.store.clone()), histories: Default::default(), ..self.state.clone() };
+        let state = AppState {
+            ledger: Ledger::new(self.store.clone()),
+            plans: Default::default(),
+            histories: Default::default(),
+            ..self.state.clone()
+        };
         TestApp {
             router: command_service::router(state.clone()),
             state,
