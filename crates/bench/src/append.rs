@@ -21,7 +21,7 @@ use anyhow::{anyhow, bail, Context};
 use crate::http_load::{Fixture, InProcessServer};
 use crate::measure::{Figures, Window};
 use crate::scratch::{OpenStore, Scratch};
-use crate::{idle_rss, machine, raw_insert, store_append, table};
+use crate::{http_load, idle_rss, machine, raw_insert, store_append, table};
 
 /// The server URL the scratch databases are created on by default.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -69,6 +69,8 @@ pub struct ConcurrencyRun {
     /// The store's `append` called directly by as many callers (no HTTP, no stream read).
     pub store: Figures,
     pub raw: Figures,
+    /// The same HTTP requests answered by a no-op handler: what HTTP alone costs on this machine.
+    pub http_floor: Figures,
     /// The longest task stream at the end of the HTTP run, in events.
     pub max_stream_length: u64,
 }
@@ -168,14 +170,18 @@ impl BackendReport {
             Backend::Postgres => {
                 let raw = &most_concurrent.raw;
                 let ratio = http.per_second() / raw.per_second();
+                let floor = &most_concurrent.http_floor;
                 TargetCheck {
                     holds: ratio >= 1.0,
                     description: format!(
-                        "HTTP with {} clients ≥ raw with {} connections: {:.0}/s vs {:.0}/s ({ratio:.2}×)",
+                        "HTTP with {} clients ≥ raw with {} connections: {:.0}/s vs {:.0}/s ({ratio:.2}×); \
+                         HTTP alone (no-op handler) does {:.0}/s here, {:.2}× raw",
                         http.concurrency,
                         raw.concurrency,
                         http.per_second(),
-                        raw.per_second()
+                        raw.per_second(),
+                        floor.per_second(),
+                        floor.per_second() / raw.per_second()
                     ),
                 }
             }
@@ -272,10 +278,13 @@ async fn measure_with_store(
             let store_figures = store_append::run(store.as_dyn(), &template, concurrency, window).await?;
             eprintln!("  HTTP POST /v1/tasks/{{id}}/reports, {concurrency} client(s)…");
             let load = fixture.run(concurrency, window).await.context("HTTP load")?;
+            eprintln!("  HTTP floor (no-op handler), {concurrency} client(s)…");
+            let http_floor = http_load::http_floor(concurrency, window).await.context("HTTP floor")?;
             runs.push(ConcurrencyRun {
                 http: load.figures,
                 store: store_figures,
                 raw,
+                http_floor,
                 max_stream_length: load.max_stream_length,
             });
         }

@@ -159,38 +159,7 @@ impl Fixture {
             let task_id = self.assign_task().await?;
             urls.push(self.reports_url(task_id)?);
         }
-        let window = window_of();
-        let machine_busy = tokio::spawn(machine::busy_during(window));
-        let mut tasks = tokio::task::JoinSet::new();
-        for url in urls {
-            let token = self.reporter_token.clone();
-            let client = client()?;
-            tasks.spawn(async move {
-                let mut tally = Tally::new();
-                let mut stream_length = 1_u64;
-                let mut sequence = 0_u64;
-                while let Some(started) = window.next_start() {
-                    sequence += 1;
-                    let result = file_report(&client, &url, &token, sequence).await;
-                    if let Ok(version) = result {
-                        stream_length = version;
-                    }
-                    tally.finish(window, started, result.map(drop));
-                }
-                (tally, stream_length)
-            });
-        }
-        let mut tally = Tally::new();
-        let mut max_stream_length = 0;
-        while let Some(joined) = tasks.join_next().await {
-            let (client_tally, stream_length) = joined.context("an HTTP client panicked")?;
-            tally.merge(&client_tally);
-            max_stream_length = max_stream_length.max(stream_length);
-        }
-        Ok(LoadResult {
-            figures: Figures { machine_busy: machine_busy.await.ok().flatten(), ..tally.figures(clients, window) },
-            max_stream_length,
-        })
+        drive(urls, &self.reporter_token, window_of).await
     }
 
     /// Where reports on a task are filed, parsed once so that each request does not parse it again.
@@ -217,6 +186,78 @@ impl Fixture {
         }
         answer["id"].as_str().map(str::to_owned).with_context(|| format!("POST {path}: no id in {answer}"))
     }
+}
+
+/// One client per URL, each filing reports on its URL through a keep-alive connection of its own until the window
+/// ends.
+async fn drive(urls: Vec<reqwest::Url>, token: &str, window_of: impl FnOnce() -> Window) -> anyhow::Result<LoadResult> {
+    let clients = urls.len();
+    let window = window_of();
+    let machine_busy = tokio::spawn(machine::busy_during(window));
+    let mut tasks = tokio::task::JoinSet::new();
+    for url in urls {
+        let token = token.to_owned();
+        let client = client()?;
+        tasks.spawn(async move {
+            let mut tally = Tally::new();
+            let mut stream_length = 1_u64;
+            let mut sequence = 0_u64;
+            while let Some(started) = window.next_start() {
+                sequence += 1;
+                let result = file_report(&client, &url, &token, sequence).await;
+                if let Ok(version) = result {
+                    stream_length = version;
+                }
+                tally.finish(window, started, result.map(drop));
+            }
+            (tally, stream_length)
+        });
+    }
+    let mut tally = Tally::new();
+    let mut max_stream_length = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (client_tally, stream_length) = joined.context("an HTTP client panicked")?;
+        tally.merge(&client_tally);
+        max_stream_length = max_stream_length.max(stream_length);
+    }
+    Ok(LoadResult {
+        figures: Figures { machine_busy: machine_busy.await.ok().flatten(), ..tally.figures(clients, window) },
+        max_stream_length,
+    })
+}
+
+/// The HTTP floor of this machine: the same clients sending the same requests to an axum server in this process
+/// whose one route reads the body and answers `201` with a command's answer at once (no token check, no JSON
+/// parsing, no store). Whatever the command service does per request comes on top of this.
+pub(crate) async fn http_floor(clients: usize, window_of: impl FnOnce() -> Window) -> anyhow::Result<Figures> {
+    let router = axum::Router::new().route(
+        "/v1/tasks/{task_id}/reports",
+        axum::routing::post(|body: axum::body::Bytes| async move {
+            let answer = format!(r#"{{"id":"{}","version":{},"position":1}}"#, Uuid::nil(), body.len());
+            (axum::http::StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], answer)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind a loopback port")?;
+    let address = listener.local_addr()?;
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = signal.await;
+            })
+            .await
+    });
+    let urls = (0..clients)
+        .map(|_| reqwest::Url::parse(&format!("http://{address}/v1/tasks/{}/reports", Uuid::now_v7())))
+        .collect::<Result<Vec<_>, _>>()
+        .context("no-op URL")?;
+    let load = drive(urls, "not-checked", window_of).await;
+    let _ = shutdown.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    Ok(load?.figures)
 }
 
 /// One keep-alive connection per client, never a proxy.

@@ -26,6 +26,7 @@ pub(crate) fn render(report: &BackendReport) -> String {
         row(&mut text, &format!("HTTP POST report, {clients} client(s)"), &run.http);
         row(&mut text, &format!("store append, {clients} caller(s)"), &run.store);
         row(&mut text, &format!("raw INSERT tx, {clients} connection(s)"), &run.raw);
+        row(&mut text, &format!("HTTP floor (no-op), {clients} client(s)"), &run.http_floor);
         let _ = writeln!(text, "{:<34} {:>10.2}×", "  HTTP / raw", run.http.per_second() / run.raw.per_second());
         let _ = writeln!(text, "{:<34} {:>10.2}×", "  store / raw", run.store.per_second() / run.raw.per_second());
     }
@@ -39,7 +40,7 @@ pub(crate) fn render(report: &BackendReport) -> String {
             millis(run.http.p50_last_second)
         );
     }
-    for figures in report.runs.iter().flat_map(|run| [&run.http, &run.store, &run.raw]) {
+    for figures in report.runs.iter().flat_map(|run| [&run.http, &run.store, &run.raw, &run.http_floor]) {
         if let Some(error) = &figures.first_error {
             let _ = writeln!(text, "first error at concurrency {}: {error}", figures.concurrency);
         }
