@@ -27,10 +27,10 @@
 //! an outage left behind, which are then superseded by the latest).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use domain::deadline::{civil_date_at, Deadline};
+use domain::deadline::civil_date_at;
 use domain::ids::TaskId;
 use domain::reminder::{ReminderEvent, ReminderFailed, ReminderSent, ReminderSkipped, SkipReason};
 use domain::task::{Lifecycle, Recorded, Task, TaskEvent};
@@ -51,7 +51,7 @@ use crate::rules::RuleSet;
 use crate::schedule::{Scheduler, TaskFacts};
 use crate::store::{
     channel_name, vietnam_text, Audience, CatchUpPolicy, ClaimedDelivery, DeadLetter, FinalStatus, NotifyStore,
-    OccurrenceKind, StoreError,
+    Occurrence, OccurrenceKind, StoreError,
 };
 
 /// How the dispatcher works; [`DispatcherConfig::from_rules`] takes what the rule file says.
@@ -123,6 +123,18 @@ pub struct RoundReport {
     pub n_skipped: usize,
     pub n_dead: usize,
     pub n_deferred: usize,
+}
+
+impl RoundReport {
+    /// Adds what part of a round did.
+    fn add(&mut self, part: &RoundReport) {
+        self.n_claimed += part.n_claimed;
+        self.n_sent += part.n_sent;
+        self.n_failed += part.n_failed;
+        self.n_skipped += part.n_skipped;
+        self.n_dead += part.n_dead;
+        self.n_deferred += part.n_deferred;
+    }
 }
 
 /// Sends due deliveries.
@@ -290,79 +302,117 @@ impl Dispatcher {
                 }
                 Plan::Send { reminder, streams } => to_send.push(Decided { delivery, reminder, streams }),
                 Plan::Fold { reminder, streams } => to_fold
-                    .entry((delivery.recipient.id.clone(), channel_name(delivery.channel), delivery.address.clone()))
+                    .entry((
+                        delivery.recipient.id.clone(),
+                        channel_name(delivery.channel),
+                        delivery.address.clone(),
+                        delivery.digest_id.clone().filter(|_| delivery.redelivery),
+                    ))
                     .or_default()
                     .push(Decided { delivery, reminder, streams }),
             }
         }
 
-        // What needs no sending is recorded and marked first; then each chunk of sends as it completes, so that a
-        // replica that dies leaves at most the deliveries in flight unrecorded.
+        // What needs no sending is recorded and marked first. Then each job (one delivery, or one digest) runs on
+        // its own: its attempts are marked started, it is sent, and its outcome is recorded and marked as soon as
+        // its send returns, so that a replica that dies leaves unrecorded only the sends it had in flight, each
+        // with a durable mark that makes the next claimant send it as a redelivery.
         self.recorder.record(&records).await?;
-        let mut follow_ups: HashSet<String> = HashSet::new();
-        for finish in finishes {
-            self.apply_finish(finish, now, &context, &mut follow_ups).await?;
-        }
+        let follow_ups: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+        self.mark(finishes, now, &context, &follow_ups).await?;
         let mut jobs: Vec<Job> = to_send.into_iter().map(|decided| Job::Single(Box::new(decided))).collect();
         jobs.extend(to_fold.into_values().map(Job::Digest));
-        let concurrency = self.config.concurrency.max(1);
-        // Sending and settling run side by side: a send in flight (the feed's own write among them) keeps going
-        // while finished ones are recorded, so neither waits on a database connection the other holds.
-        // Unbounded (a round holds at most a batch): a send must never wait for the settling side, or the sends in
-        // flight would hold their database connections while settling waits for one.
-        let (completed, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<Vec<Sending>>();
-        let endpoints = &context.endpoints;
-        let sending = async move {
-            let mut sends = stream::iter(jobs).map(|job| self.send_job(job, endpoints)).buffer_unordered(concurrency);
-            while let Some(sendings) = sends.next().await {
-                if completed.send(sendings).is_err() {
-                    break;
+        let mut settled = stream::iter(jobs)
+            .map(|job| self.send_and_settle(job, &context, now, &follow_ups))
+            .buffer_unordered(self.config.concurrency.max(1));
+        let mut first_error = None;
+        while let Some(job_report) = settled.next().await {
+            match job_report {
+                Ok(job_report) => report.add(&job_report),
+                Err(error) => {
+                    tracing::warn!(%error, "a delivery's outcome was not recorded; its lease will expire");
+                    first_error.get_or_insert(error);
                 }
             }
-        };
-        let settling = async {
-            let mut chunk = Vec::new();
-            while arrivals.recv_many(&mut chunk, concurrency).await > 0 {
-                let mut records = Vec::new();
-                let mut finishes = Vec::new();
-                for sending in chunk.drain(..).flatten() {
-                    self.settle(sending, &context, now, &mut records, &mut finishes, &mut report).await;
-                }
-                self.recorder.record(&records).await?;
-                // Sent deliveries are marked in one statement; the rest (and overdue reminders, which derive their
-                // successor) one by one.
-                let (sent, others): (Vec<Finish>, Vec<Finish>) = finishes.into_iter().partition(|finish| {
-                    matches!(finish, Finish::Final { delivery, status: FinalStatus::Sent, .. }
-                        if delivery.occurrence.kind != OccurrenceKind::Overdue)
-                });
-                let sent_ids: Vec<String> = sent
-                    .iter()
-                    .filter_map(|finish| match finish {
-                        Finish::Final { delivery, .. } => Some(delivery.delivery_id.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                let n_marked = self.notify.finish_sent(&sent_ids, &self.config.owner, now).await?;
-                if n_marked < sent_ids.len() as u64 {
-                    tracing::info!(
-                        n_lost = sent_ids.len() as u64 - n_marked,
-                        "leases lost before marking; the next claimants find the recorded outcomes"
-                    );
-                }
-                for finish in others {
-                    self.apply_finish(finish, now, &context, &mut follow_ups).await?;
-                }
-            }
-            Ok::<(), DispatchError>(())
-        };
-        let ((), settled) = tokio::join!(sending, settling);
-        settled?;
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// One job: its deliveries' attempts marked started (those whose lease this replica lost are left alone), the
+    /// message sent, and every outcome recorded and marked at once.
+    async fn send_and_settle(
+        &self,
+        job: Job,
+        context: &Context,
+        now: OffsetDateTime,
+        follow_ups: &Mutex<HashSet<String>>,
+    ) -> Result<RoundReport, DispatchError> {
+        let sendings = self.send_job(job, &context.endpoints, now).await?;
+        let mut report = RoundReport::default();
+        let mut records = Vec::new();
+        let mut finishes = Vec::new();
+        for sending in sendings {
+            self.settle(sending, context, now, &mut records, &mut finishes, &mut report).await;
+        }
+        self.recorder.record(&records).await?;
+        self.mark(finishes, now, context, follow_ups).await?;
         Ok(report)
     }
 
-    /// Tasks, report contexts and recorded outcomes for a batch.
+    /// Marks finished deliveries: those sent (but overdue reminders, which derive their successor) in one
+    /// statement, the others one by one.
+    async fn mark(
+        &self,
+        finishes: Vec<Finish>,
+        now: OffsetDateTime,
+        context: &Context,
+        follow_ups: &Mutex<HashSet<String>>,
+    ) -> Result<(), DispatchError> {
+        let (sent, others): (Vec<Finish>, Vec<Finish>) = finishes.into_iter().partition(|finish| {
+            matches!(finish, Finish::Final { delivery, status: FinalStatus::Sent, .. }
+                if delivery.occurrence.kind != OccurrenceKind::Overdue)
+        });
+        let sent_ids: Vec<String> = sent
+            .iter()
+            .filter_map(|finish| match finish {
+                Finish::Final { delivery, .. } => Some(delivery.delivery_id.clone()),
+                _ => None,
+            })
+            .collect();
+        if !sent_ids.is_empty() {
+            let n_marked = self.notify.finish_sent(&sent_ids, &self.config.owner, now).await?;
+            if n_marked < sent_ids.len() as u64 {
+                tracing::info!(
+                    n_lost = sent_ids.len() as u64 - n_marked,
+                    "leases lost before marking; the next claimants find the recorded outcomes"
+                );
+            }
+        }
+        for finish in others {
+            self.apply_finish(finish, now, context, follow_ups).await?;
+        }
+        Ok(())
+    }
+
+    /// Tasks, report contexts and recorded outcomes for a batch. Every task is folded from the event store, those a
+    /// report reminder is about included, so that what is decided is the state of the ledger now, not of the
+    /// service's own tables (which follow it a little behind).
     async fn read_context(&self, claimed: &[ClaimedDelivery]) -> Result<Context, DispatchError> {
-        let task_ids: HashSet<Uuid> = claimed.iter().filter_map(|delivery| delivery.occurrence.task_id).collect();
+        let mut report_candidates: HashMap<String, ReportCandidates> = HashMap::new();
+        for delivery in claimed.iter().filter(|delivery| delivery.occurrence.kind == OccurrenceKind::Report) {
+            let key = delivery.occurrence.occurrence_key.clone();
+            if let std::collections::hash_map::Entry::Vacant(entry) = report_candidates.entry(key) {
+                entry.insert(self.report_candidates(delivery).await?);
+            }
+        }
+        let task_ids: HashSet<Uuid> = claimed
+            .iter()
+            .filter_map(|delivery| delivery.occurrence.task_id)
+            .chain(report_candidates.values().flat_map(|candidates| candidates.tasks.iter().map(|task| task.0)))
+            .collect();
         let folded: Vec<(Uuid, Result<Option<Task>, String>)> = stream::iter(task_ids)
             .map(|task_id| async move { (task_id, self.read_task(task_id).await) })
             .buffer_unordered(self.config.concurrency.max(1))
@@ -380,9 +430,12 @@ impl Dispatcher {
         }
         let mut reports = HashMap::new();
         for delivery in claimed.iter().filter(|delivery| delivery.occurrence.kind == OccurrenceKind::Report) {
-            let key = delivery.occurrence.occurrence_key.clone();
-            if let std::collections::hash_map::Entry::Vacant(entry) = reports.entry(key) {
-                entry.insert(self.report_context(delivery).await?);
+            let key = &delivery.occurrence.occurrence_key;
+            if reports.contains_key(key) {
+                continue;
+            }
+            if let Some(report) = report_context(&delivery.occurrence, &report_candidates[key], &tasks) {
+                reports.insert(key.clone(), report);
             }
         }
         let plan_ids: HashSet<Uuid> = claimed.iter().map(|delivery| delivery.occurrence.plan_id).collect();
@@ -441,8 +494,9 @@ impl Dispatcher {
         Ok(task)
     }
 
-    /// The tasks of a report reminder's unit, and which of them have no report for the period yet.
-    async fn report_context(&self, delivery: &ClaimedDelivery) -> Result<ReportContext, DispatchError> {
+    /// Whether a report reminder's request was withdrawn, and the tasks of its plan the service knows the unit
+    /// leads; each is folded from the event store before anything is decided.
+    async fn report_candidates(&self, delivery: &ClaimedDelivery) -> Result<ReportCandidates, DispatchError> {
         let occurrence = &delivery.occurrence;
         let request_withdrawn = match occurrence.occurrence_key.split(":request-").nth(1) {
             Some(rest) => {
@@ -457,52 +511,21 @@ impl Dispatcher {
             None => false,
         };
         let rows = sqlx::query(
-            "SELECT t.task_id, t.number, t.title, t.deadline, t.lead_unit, t.lifecycle, t.n_indicators,
-                    EXISTS (SELECT 1 FROM notify_task_reports r WHERE r.task_id = t.task_id
-                            AND r.as_of >= $3 AND r.as_of <= $4) AS reported
-             FROM notify_tasks t WHERE t.plan_id = $1 AND t.lead_unit = $2 ORDER BY t.number",
+            "SELECT task_id, n_indicators FROM notify_tasks WHERE plan_id = $1 AND lead_unit = $2 ORDER BY number",
         )
         .bind(occurrence.plan_id.to_string())
         .bind(occurrence.unit.clone())
-        .bind(occurrence.period_start.clone().unwrap_or_default())
-        .bind(occurrence.cut_off.clone().unwrap_or_default())
         .fetch_all(self.notify.db().pool())
         .await
         .map_err(StoreError::from)?;
-        let mut all_tasks = Vec::new();
-        let mut unreported = Vec::new();
+        let mut tasks = Vec::new();
         for row in &rows {
             let task_id: String = row.try_get(0).map_err(StoreError::from)?;
             let task_id = Uuid::parse_str(&task_id).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            all_tasks.push(task_id);
-            let lifecycle: String = row.try_get(5).map_err(StoreError::from)?;
-            let reported = row
-                .try_get::<bool, _>(7)
-                .or_else(|_| row.try_get::<i64, _>(7).map(|value| value != 0))
-                .map_err(StoreError::from)?;
-            if lifecycle != Lifecycle::Open.as_str() || reported {
-                continue;
-            }
-            let number: String = row.try_get(1).map_err(StoreError::from)?;
-            let title: String = row.try_get(2).map_err(StoreError::from)?;
-            let deadline: Option<String> = row.try_get(3).map_err(StoreError::from)?;
-            let deadline = deadline.as_deref().and_then(|code| Deadline::parse_code(code).ok());
-            let n_indicators: i64 = row.try_get(6).map_err(StoreError::from)?;
-            let content = domain::numbering::TaskNumber::parse(&number)
-                .map(|parsed| domain::appendix::node_content(&parsed, &title))
-                .unwrap_or(title);
-            unreported.push(TaskRef {
-                task_id,
-                plan_id: occurrence.plan_id,
-                plan_title: String::new(),
-                number,
-                content,
-                deadline_text: domain::appendix::deadline_text(deadline.as_ref(), n_indicators > 0),
-                due_at: deadline.map(|deadline| deadline.due_at()),
-                lead_unit: row.try_get(4).map_err(StoreError::from)?,
-            });
+            let n_indicators: i64 = row.try_get(1).map_err(StoreError::from)?;
+            tasks.push((task_id, n_indicators > 0));
         }
-        Ok(ReportContext { request_withdrawn, all_tasks, unreported })
+        Ok(ReportCandidates { request_withdrawn, tasks })
     }
 
     /// The reminder streams a delivery's outcome is recorded on: its task's, or for a report reminder those of
@@ -678,35 +701,65 @@ impl Dispatcher {
             lead_unit: task.lead_unit.to_string(),
             deadline: task.deadline,
         };
-        self.scheduler.overdue_occurrence(&facts, occurrence.step as u32 + 1).is_some_and(|next| next.due_at <= now)
+        self.scheduler
+            .overdue_occurrence(&facts, occurrence.step as u32 + 1)
+            .is_some_and(|next| next.occurrence.due_at <= now)
     }
 
-    async fn send_job(&self, job: Job, endpoints: &EndpointHealthNow) -> Vec<Sending> {
+    /// Sends a job's message, once its deliveries' attempts are marked started; answers what was sent for each
+    /// (nothing for a delivery whose lease was lost). A digest goes out under the id it was started with when it is
+    /// a redelivery, else under a new id of the recipient's digests of the day.
+    async fn send_job(
+        &self,
+        job: Job,
+        endpoints: &EndpointHealthNow,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Sending>, DispatchError> {
+        let owner = &self.config.owner;
         match job {
             Job::Single(decided) => {
                 let Decided { delivery, reminder, streams } = *decided;
+                let started = self.notify.start_attempts(&[&delivery.delivery_id], owner, None).await?;
+                if started.is_empty() {
+                    tracing::info!(delivery_id = %delivery.delivery_id, "lease lost before sending; not sent");
+                    return Ok(Vec::new());
+                }
                 let message = crate::message::render(&reminder, &delivery.recipient);
                 let subject = message.subject.clone();
-                let result = self.deliver(&delivery, &reminder, message, &delivery.delivery_id, endpoints).await;
-                vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }]
+                let outgoing = Outgoing { delivery_id: &delivery.delivery_id, redelivery: delivery.redelivery };
+                let result = self.deliver(&delivery, &reminder, message, outgoing, endpoints).await;
+                Ok(vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }])
             }
-            Job::Digest(members) => {
-                let Some(first) = members.first().map(|member| &member.delivery) else { return Vec::new() };
+            Job::Digest(mut members) => {
+                let Some(first) = members.first().map(|member| &member.delivery) else { return Ok(Vec::new()) };
+                let redelivery = members.iter().any(|member| member.delivery.redelivery);
+                let digest_id = match (&first.digest_id, redelivery) {
+                    (Some(digest_id), true) => digest_id.clone(),
+                    _ => {
+                        self.notify
+                            .reserve_digest_id(&first.recipient.id, first.channel, &first.address, civil_date_at(now))
+                            .await?
+                    }
+                };
+                let member_ids: Vec<&str> = members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
+                let started = self.notify.start_attempts(&member_ids, owner, Some(&digest_id)).await?;
+                members.retain(|member| started.contains(&member.delivery.delivery_id));
+                let Some(first) = members.first().map(|member| &member.delivery) else {
+                    tracing::info!(%digest_id, "leases lost before sending the digest; not sent");
+                    return Ok(Vec::new());
+                };
                 let reminders: Vec<Reminder> = members.iter().map(|member| member.reminder.clone()).collect();
                 let message = crate::message::render_digest(&reminders, &first.recipient);
                 let subject = message.subject.clone();
-                let mut member_ids: Vec<&str> =
-                    members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
-                member_ids.sort_unstable();
-                let digest_id = hashed_uuid(&member_ids.join("\u{0}")).to_string();
                 let digest_reminder = Reminder {
                     occurrence_key: format!("digest:{digest_id}"),
                     rule: "digest".to_owned(),
                     tasks: reminders.iter().flat_map(|reminder| reminder.tasks.clone()).collect(),
                     ..reminders[reminders.len() - 1].clone()
                 };
-                let result = self.deliver(first, &digest_reminder, message, &digest_id, endpoints).await;
-                members
+                let outgoing = Outgoing { delivery_id: &digest_id, redelivery };
+                let result = self.deliver(first, &digest_reminder, message, outgoing, endpoints).await;
+                Ok(members
                     .into_iter()
                     .map(|Decided { delivery, reminder, streams }| Sending {
                         claimed: delivery,
@@ -716,7 +769,7 @@ impl Dispatcher {
                         subject: subject.clone(),
                         result: result.clone(),
                     })
-                    .collect()
+                    .collect())
             }
         }
     }
@@ -724,14 +777,15 @@ impl Dispatcher {
     /// One message through its channel; a disabled endpoint or a channel this process lacks is answered without
     /// sending.
     #[tracing::instrument(skip_all, fields(
-        occurrence_key = %reminder.occurrence_key, delivery_id = %delivery_id, channel = channel_name(claimed.channel)
+        occurrence_key = %reminder.occurrence_key, delivery_id = %outgoing.delivery_id,
+        redelivery = outgoing.redelivery, channel = channel_name(claimed.channel)
     ))]
     async fn deliver(
         &self,
         claimed: &ClaimedDelivery,
         reminder: &Reminder,
         message: crate::channel::Message,
-        delivery_id: &str,
+        outgoing: Outgoing<'_>,
         endpoints: &EndpointHealthNow,
     ) -> Result<crate::channel::Receipt, DeliveryError> {
         let Some(channel) = self.channels.get(&claimed.channel) else {
@@ -746,8 +800,9 @@ impl Dispatcher {
             }
         }
         let delivery = Delivery {
-            delivery_id: delivery_id.to_owned(),
+            delivery_id: outgoing.delivery_id.to_owned(),
             attempt: claimed.attempts_before + 1,
+            redelivery: outgoing.redelivery,
             channel: claimed.channel,
             address: claimed.address.clone(),
             recipient: claimed.recipient.clone(),
@@ -915,7 +970,7 @@ impl Dispatcher {
         finish: Finish,
         now: OffsetDateTime,
         context: &Context,
-        follow_ups: &mut HashSet<String>,
+        follow_ups: &Mutex<HashSet<String>>,
     ) -> Result<(), DispatchError> {
         let owner = &self.config.owner;
         let (delivery, finished) = match finish {
@@ -947,9 +1002,13 @@ impl Dispatcher {
         if !finished {
             tracing::info!(delivery_id = %delivery.delivery_id, "lease lost before marking; the next claimant finds the recorded outcome");
         }
-        if delivery.occurrence.kind == OccurrenceKind::Overdue
-            && follow_ups.insert(delivery.occurrence.occurrence_key.clone())
-        {
+        let first_of_its_occurrence = || {
+            follow_ups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(delivery.occurrence.occurrence_key.clone())
+        };
+        if delivery.occurrence.kind == OccurrenceKind::Overdue && first_of_its_occurrence() {
             self.derive_next_overdue(&delivery, now, context).await?;
         }
         Ok(())
@@ -980,7 +1039,7 @@ impl Dispatcher {
         let mut next = Vec::new();
         let mut step = delivery.occurrence.step as u32 + 1;
         while let Some(occurrence) = self.scheduler.overdue_occurrence(&facts, step) {
-            let in_future = occurrence.due_at > now;
+            let in_future = occurrence.occurrence.due_at > now;
             next.push(occurrence);
             if in_future || next.len() >= 520 {
                 break;
@@ -1023,6 +1082,42 @@ struct ReportContext {
     unreported: Vec<TaskRef>,
 }
 
+/// What the service's tables say a report reminder is about: whether its request was withdrawn, and the tasks the
+/// unit leads in the plan (with whether each has indicators, which the appendix shows in its deadline text).
+struct ReportCandidates {
+    request_withdrawn: bool,
+    tasks: Vec<(Uuid, bool)>,
+}
+
+/// A report reminder's tasks as the ledger has them now: those still open, led by the unit, with no report whose
+/// `as_of` falls in the period (from its first day to the cut-off). `None` when one of them cannot be read yet.
+fn report_context(
+    occurrence: &Occurrence,
+    candidates: &ReportCandidates,
+    tasks: &HashMap<Uuid, Task>,
+) -> Option<ReportContext> {
+    let period_start = occurrence.period_start.as_deref().and_then(|date| domain::deadline::parse_date_iso(date).ok());
+    let cut_off = occurrence.cut_off.as_deref().and_then(|date| domain::deadline::parse_date_iso(date).ok());
+    let mut all_tasks = Vec::new();
+    let mut unreported = Vec::new();
+    for (task_id, has_indicators) in &candidates.tasks {
+        let task = tasks.get(task_id)?;
+        all_tasks.push(*task_id);
+        let reported = task.reports.iter().any(|report| {
+            let as_of = report.current.as_of;
+            period_start.is_none_or(|start| as_of >= start) && cut_off.is_none_or(|end| as_of <= end)
+        });
+        if task.lifecycle != Lifecycle::Open || task.lead_unit.as_str() != occurrence.unit || reported {
+            continue;
+        }
+        unreported.push(TaskRef {
+            deadline_text: domain::appendix::deadline_text(task.deadline.as_ref(), *has_indicators),
+            ..task_ref(task, String::new())
+        });
+    }
+    Some(ReportContext { request_withdrawn: candidates.request_withdrawn, all_tasks, unreported })
+}
+
 /// A delivery decided to go, with its reminder and the streams its outcome is recorded on.
 struct Decided {
     delivery: ClaimedDelivery,
@@ -1030,8 +1125,17 @@ struct Decided {
     streams: Vec<Uuid>,
 }
 
-/// Late reminders folded into one digest share a recipient, a channel and an address.
-type DigestKey = (String, &'static str, String);
+/// Late reminders folded into one digest share a recipient, a channel and an address; those sent again after a
+/// crash, the digest they were started in.
+type DigestKey = (String, &'static str, String, Option<String>);
+
+/// The far side's idempotency handle of a message (a delivery's id, or a digest's), and whether it may have been
+/// sent before.
+#[derive(Debug, Clone, Copy)]
+struct Outgoing<'a> {
+    delivery_id: &'a str,
+    redelivery: bool,
+}
 
 enum Job {
     Single(Box<Decided>),
@@ -1085,11 +1189,4 @@ fn count(outcome: &'static str, channel: ChannelKind, reason: &'static str) {
 fn jitter_unit(delivery_id: &str, attempt: u32) -> f64 {
     let digest = Sha256::digest(format!("{delivery_id}/{attempt}").as_bytes());
     f64::from(u16::from_be_bytes([digest[0], digest[1]])) / f64::from(u16::MAX)
-}
-
-fn hashed_uuid(text: &str) -> Uuid {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }

@@ -124,6 +124,26 @@ impl World {
         }
     }
 
+    /// Moves the clock to `instant` and runs one dispatch round of the first replica without letting the consumer
+    /// catch up first: the service's own tables lag behind the ledger, as they may in a running service.
+    pub async fn dispatch_before_catching_up(&self, instant: OffsetDateTime) -> RoundReport {
+        self.clock.set(instant);
+        self.replicas[0].dispatcher.dispatch_once().await.expect("a dispatch round")
+    }
+
+    /// Files a progress report on a task as of `as_of` (`YYYY-MM-DD`), as the unit's staff does.
+    pub async fn report_progress(&self, task_id: Uuid, as_of: &str) {
+        let (status, body) = self
+            .command(
+                &reporter(),
+                Method::POST,
+                &format!("/v1/tasks/{task_id}/reports"),
+                serde_json::json!({"as_of": as_of, "summary": "Đang triển khai", "progress": "in_progress"}),
+            )
+            .await;
+        assert_eq!(status, 201, "report: {body}");
+    }
+
     /// Loads the seed's plan (Sở KH&CN Bắc Giang, 2024) through the command service.
     pub async fn load_demo(&self) -> command_service::demo::DemoPlan {
         command_service::demo::load(&self.commands).await.expect("the demo plan loads")
