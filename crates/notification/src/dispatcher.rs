@@ -88,11 +88,11 @@ impl DispatcherConfig {
             lease: rules.lease,
             batch_size: 256,
             concurrency: 32,
-            poll_interval: Duration::from_millis(200),
-            late_after: time::Duration::minutes(15),
+            poll_interval: rules.poll_interval,
+            late_after: time::Duration::try_from(rules.late_after).unwrap_or(time::Duration::MAX),
             quiet_hours: rules.quiet_hours,
             retry,
-            disable_endpoint_after: 5,
+            disable_endpoint_after: rules.disable_endpoint_after,
             daily_digest_at: rules.digest.enabled.then_some(rules.digest.send_at),
         }
     }
