@@ -5,7 +5,7 @@
 //! 1. **Claim** up to a batch of deliveries due at the business clock's now whose lease is free or expired
 //!    (`store::NotifyStore::claim_due`: `FOR UPDATE SKIP LOCKED`, lease on the database clock).
 //! 2. **Re-read** each task concerned from the event store (its stream folded by the domain), and for a report
-//!    reminder the unit's tasks that still have no report for the period. A delivery claimed before (its lease
+//!    reminder each task the unit leads, to find those that still have no report for the period. A delivery claimed before (its lease
 //!    expired) or attempted before also has its task's reminder stream read: an outcome already recorded for
 //!    this attempt (a replica died after recording, before marking) is only marked, never sent again.
 //! 3. **Decide**: a task done or awaiting confirmation, cancelled, transferred or suspended is not chased; a
@@ -14,9 +14,12 @@
 //!    `late_after` follows its rule's catch-up policy: sent marked late, skipped as too old, or folded with the
 //!    recipient's other late reminders into one digest. Outside working hours (the quiet hours) a delivery waits
 //!    for the next working window, unless critical (escalations).
-//! 4. **Send** through its channel, several at once.
-//! 5. **Record** every outcome on the task's reminder stream (`audit`), then **mark** the delivery (sent, skipped,
-//!    dead, or back to pending with its next attempt's time), only while this replica still holds its lease.
+//! 4. **Mark started** (`attempt_started`, durable, only while this replica holds the lease), then **send** through
+//!    its channel; several deliveries (or digests) at once, each on its own.
+//! 5. As soon as a send returns, **record** its outcome on the task's reminder stream (`audit`), then **mark** the
+//!    delivery (sent, skipped, dead, or back to pending with its next attempt's time), only while this replica still
+//!    holds its lease. A delivery found started with no outcome (its replica died mid-send) goes again as a
+//!    redelivery, under the same id and flagged so.
 //!
 //! A transient failure is retried on the channels' `RetryLadder` (the wait drawn with a jitter derived from the
 //! delivery id); a permanent one, or the last attempt, sends the delivery to the dead letters. A webhook endpoint

@@ -6,8 +6,10 @@
 //!   folds from plan and task events, to derive occurrences and to list the tasks a report reminder is about;
 //! - `notify_occurrences`: one row per occurrence (rule, subject, due instant), keyed by its occurrence key;
 //! - `notify_deliveries`: one row per occurrence × recipient × channel, keyed by its `delivery_id`, with its state
-//!   (`pending`, `sent`, `skipped`, `dead`), attempts, the next instant it may go (`not_before`, business time) and
-//!   its lease (`lease_owner`, `lease_until`, database time in microseconds);
+//!   (`pending`, `sent`, `skipped`, `dead`), attempts, the next instant it may go (`not_before`, business time), its
+//!   lease (`lease_owner`, `lease_until`, database time in microseconds), the attempt whose send was started
+//!   (`attempt_started`) and the digest it went in (`digest_id`);
+//! - `notify_digests`: the digest ids reserved, per recipient, channel, address and day;
 //! - `notify_feed`, `notify_feed_reads`: the in-app feed and who read what;
 //! - `notify_endpoints`: webhook endpoints' health (consecutive failures, disabled);
 //! - `notify_dead_letters`: deliveries given up on, with the last error.
