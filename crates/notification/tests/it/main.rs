@@ -9,6 +9,7 @@ mod failures;
 mod feed;
 mod fixtures;
 mod quiet;
+mod readiness;
 mod report_requests;
 mod support;
 mod world;
