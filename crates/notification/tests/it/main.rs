@@ -5,6 +5,7 @@
 
 mod catch_up;
 mod channels;
+mod nats_service;
 mod failures;
 mod feed;
 mod fixtures;

@@ -28,6 +28,8 @@ pub struct World {
     pub commands: AppState,
     pub replicas: Vec<NotificationService>,
     pub database_url: Option<String>,
+    /// The NATS connection replicas get, for a rule file with `[nats]`.
+    pub nats: Option<async_nats::Client>,
     dir: tempfile::TempDir,
     database: Option<event_store_postgres::testing::TestDatabase>,
 }
@@ -58,11 +60,21 @@ impl World {
         let database_url = database.as_ref().map(|database| database.url.clone());
         let clock = TestClock::at(now);
         let commands = AppState::new(events.clone(), auth::TokenKey::generate(), ServiceConfig::default());
-        let mut world = World { events, clock, commands, replicas: Vec::new(), database_url, dir, database };
+        let mut world =
+            World { events, clock, commands, replicas: Vec::new(), database_url, nats: None, dir, database };
         for index in 0..n_replicas {
             let service = world.replica(config.clone(), &format!("replica-{index}")).await;
             world.replicas.push(service);
         }
+        world
+    }
+
+    /// A world on SQLite at `now` with one notification service connected to NATS.
+    pub async fn start_on_nats(config: NotificationConfig, now: OffsetDateTime, nats: async_nats::Client) -> World {
+        let mut world = World::start(Backend::Sqlite, config.clone(), now, 0).await;
+        world.nats = Some(nats);
+        let service = world.replica(config, "replica-0").await;
+        world.replicas.push(service);
         world
     }
 
@@ -79,7 +91,7 @@ impl World {
             config,
             calendar,
             clock: Arc::new(self.clock.clone()),
-            nats: None,
+            nats: self.nats.clone(),
             owner: owner.to_owned(),
             projector: ProjectorConfig::default(),
         })
