@@ -261,24 +261,12 @@ impl Dispatcher {
                 Plan::Skip { reason, detail, streams } => {
                     report.n_skipped += 1;
                     count("skipped", delivery.channel, reason.as_str());
-                    for task_id in streams {
-                        records.push(OutcomeRecord {
-                            task_id,
-                            delivery_id: delivery.delivery_id.clone(),
-                            attempt,
-                            event: ReminderEvent::ReminderSkipped(ReminderSkipped {
-                                occurrence_key: delivery.occurrence.occurrence_key.clone(),
-                                rule: delivery.occurrence.rule.clone(),
-                                kind: recorded_kind(&delivery).to_owned(),
-                                recipient: Some(delivery.recipient.id.clone()),
-                                reason,
-                                detail: format!("{} {}: {detail}", channel_name(delivery.channel), delivery.address)
-                                    .trim_end_matches(": ")
-                                    .to_owned(),
-                                due_at: delivery.occurrence.due_at,
-                            }),
-                        });
-                    }
+                    records.extend(outcome_records(
+                        &streams,
+                        &delivery.delivery_id,
+                        attempt,
+                        skipped_event(&delivery, reason, &detail),
+                    ));
                     finishes.push(Finish::Final {
                         delivery,
                         status: FinalStatus::Skipped,
@@ -841,26 +829,24 @@ impl Dispatcher {
                     }
                 }
                 tracing::debug!(delivery_id = %claimed.delivery_id, detail = %receipt.detail, "reminder sent");
-                for task_id in &streams {
-                    records.push(OutcomeRecord {
-                        task_id: *task_id,
-                        delivery_id: claimed.delivery_id.clone(),
+                records.extend(outcome_records(
+                    &streams,
+                    &claimed.delivery_id,
+                    attempt,
+                    ReminderEvent::ReminderSent(ReminderSent {
+                        occurrence_key: occurrence.occurrence_key.clone(),
+                        rule: occurrence.rule.clone(),
+                        kind: kind.clone(),
+                        channel: channel_name(claimed.channel).to_owned(),
+                        recipient: claimed.recipient.id.clone(),
+                        address: claimed.address.clone(),
                         attempt,
-                        event: ReminderEvent::ReminderSent(ReminderSent {
-                            occurrence_key: occurrence.occurrence_key.clone(),
-                            rule: occurrence.rule.clone(),
-                            kind: kind.clone(),
-                            channel: channel_name(claimed.channel).to_owned(),
-                            recipient: claimed.recipient.id.clone(),
-                            address: claimed.address.clone(),
-                            attempt,
-                            late: reminder.late,
-                            digest,
-                            due_at: occurrence.due_at,
-                            detail: subject.clone(),
-                        }),
-                    });
-                }
+                        late: reminder.late,
+                        digest,
+                        due_at: occurrence.due_at,
+                        detail: subject.clone(),
+                    }),
+                ));
                 finishes.push(Finish::Final {
                     delivery: claimed,
                     status: FinalStatus::Sent,
@@ -871,22 +857,12 @@ impl Dispatcher {
             Err(error) if error_is_disabled_endpoint(&error) => {
                 report.n_skipped += 1;
                 count("skipped", claimed.channel, SkipReason::EndpointDisabled.as_str());
-                for task_id in &streams {
-                    records.push(OutcomeRecord {
-                        task_id: *task_id,
-                        delivery_id: claimed.delivery_id.clone(),
-                        attempt,
-                        event: ReminderEvent::ReminderSkipped(ReminderSkipped {
-                            occurrence_key: occurrence.occurrence_key.clone(),
-                            rule: occurrence.rule.clone(),
-                            kind: kind.clone(),
-                            recipient: Some(claimed.recipient.id.clone()),
-                            reason: SkipReason::EndpointDisabled,
-                            detail: format!("webhook {}", claimed.address),
-                            due_at: occurrence.due_at,
-                        }),
-                    });
-                }
+                records.extend(outcome_records(
+                    &streams,
+                    &claimed.delivery_id,
+                    attempt,
+                    skipped_event(&claimed, SkipReason::EndpointDisabled, ""),
+                ));
                 finishes.push(Finish::Final {
                     delivery: claimed,
                     status: FinalStatus::Skipped,
@@ -933,27 +909,25 @@ impl Dispatcher {
                     report.n_failed += 1;
                     count("failed", claimed.channel, "transient");
                 }
-                for task_id in &streams {
-                    records.push(OutcomeRecord {
-                        task_id: *task_id,
-                        delivery_id: claimed.delivery_id.clone(),
+                records.extend(outcome_records(
+                    &streams,
+                    &claimed.delivery_id,
+                    attempt,
+                    ReminderEvent::ReminderFailed(ReminderFailed {
+                        occurrence_key: occurrence.occurrence_key.clone(),
+                        rule: occurrence.rule.clone(),
+                        kind: kind.clone(),
+                        channel: channel_name(claimed.channel).to_owned(),
+                        recipient: claimed.recipient.id.clone(),
+                        address: claimed.address.clone(),
                         attempt,
-                        event: ReminderEvent::ReminderFailed(ReminderFailed {
-                            occurrence_key: occurrence.occurrence_key.clone(),
-                            rule: occurrence.rule.clone(),
-                            kind: kind.clone(),
-                            channel: channel_name(claimed.channel).to_owned(),
-                            recipient: claimed.recipient.id.clone(),
-                            address: claimed.address.clone(),
-                            attempt,
-                            error: message.clone(),
-                            permanent,
-                            retry_at,
-                            dead_lettered: dead,
-                            due_at: occurrence.due_at,
-                        }),
-                    });
-                }
+                        error: message.clone(),
+                        permanent,
+                        retry_at,
+                        dead_lettered: dead,
+                        due_at: occurrence.due_at,
+                    }),
+                ));
                 match retry_at {
                     Some(retry_at) => finishes.push(Finish::Retry {
                         delivery: claimed,
@@ -1162,6 +1136,34 @@ fn task_ref(task: &Task, plan_title: String) -> TaskRef {
         due_at: task.deadline.map(|deadline| deadline.due_at()),
         lead_unit: task.lead_unit.to_string(),
     }
+}
+
+/// `ReminderSkipped` of a delivery for `reason`; the detail names the channel and address first.
+fn skipped_event(delivery: &ClaimedDelivery, reason: SkipReason, detail: &str) -> ReminderEvent {
+    ReminderEvent::ReminderSkipped(ReminderSkipped {
+        occurrence_key: delivery.occurrence.occurrence_key.clone(),
+        rule: delivery.occurrence.rule.clone(),
+        kind: recorded_kind(delivery).to_owned(),
+        recipient: Some(delivery.recipient.id.clone()),
+        reason,
+        detail: format!("{} {}: {detail}", channel_name(delivery.channel), delivery.address)
+            .trim_end_matches(": ")
+            .to_owned(),
+        due_at: delivery.occurrence.due_at,
+    })
+}
+
+/// The outcome `event` of a delivery's attempt, once for each reminder stream it is recorded on.
+fn outcome_records(streams: &[Uuid], delivery_id: &str, attempt: u32, event: ReminderEvent) -> Vec<OutcomeRecord> {
+    streams
+        .iter()
+        .map(|task_id| OutcomeRecord {
+            task_id: *task_id,
+            delivery_id: delivery_id.to_owned(),
+            attempt,
+            event: event.clone(),
+        })
+        .collect()
 }
 
 /// Whether a delivery is an overdue reminder's copy for the unit's approver.

@@ -5,10 +5,10 @@
 
 mod catch_up;
 mod channels;
-mod nats_service;
 mod failures;
 mod feed;
 mod fixtures;
+mod nats_service;
 mod quiet;
 mod readiness;
 mod report_requests;
