@@ -15,11 +15,14 @@
 //!    recipient's other late reminders into one digest. Outside working hours (the quiet hours) a delivery waits
 //!    for the next working window, unless critical (escalations).
 //! 4. **Mark started** (`attempt_started`, durable, only while this replica holds the lease), then **send** through
-//!    its channel; several deliveries (or digests) at once, each on its own.
-//! 5. As soon as a send returns, **record** its outcome on the task's reminder stream (`audit`), then **mark** the
-//!    delivery (sent, skipped, dead, or back to pending with its next attempt's time), only while this replica still
-//!    holds its lease. A delivery found started with no outcome (its replica died mid-send) goes again as a
-//!    redelivery, under the same id and flagged so.
+//!    its channel; up to `concurrency` deliveries (or digests) at once, marked started a window at a time, in one
+//!    statement per window.
+//! 5. As the sends return, **record** their outcomes on the tasks' reminder streams (`audit`), then **mark** the
+//!    deliveries (sent, skipped, dead, or back to pending with their next attempt's time), only while this replica
+//!    still holds their leases: those that returned within [`OUTCOME_FLUSH_INTERVAL`] of each other (or half a
+//!    window of them) together, in one append and one statement. A replica never has more than twice
+//!    `concurrency` messages started and not recorded. A delivery found started with no outcome (its replica died
+//!    between the mark and the record) goes again as a redelivery, under the same id and flagged so.
 //!
 //! A transient failure is retried on the channels' `RetryLadder` (the wait drawn with a jitter derived from the
 //! delivery id); a permanent one, or the last attempt, sends the delivery to the dead letters. A webhook endpoint
@@ -29,7 +32,7 @@
 //! Overdue reminders are derived one step at a time: when a step is done with, the next is derived (and the steps
 //! an outage left behind, which are then superseded by the latest).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,7 +41,7 @@ use domain::ids::TaskId;
 use domain::reminder::{ReminderEvent, ReminderFailed, ReminderSent, ReminderSkipped, SkipReason};
 use domain::task::{Lifecycle, Recorded, Task, TaskEvent};
 use event_store::{EventStore, StreamId};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, FuturesUnordered, StreamExt};
 use http_api::Clock;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -304,48 +307,130 @@ impl Dispatcher {
             }
         }
 
-        // What needs no sending is recorded and marked first. Then each job (one delivery, or one digest) runs on
-        // its own: its attempts are marked started, it is sent, and its outcome is recorded and marked as soon as
-        // its send returns, so that a replica that dies leaves unrecorded only the sends it had in flight, each
-        // with a durable mark that makes the next claimant send it as a redelivery.
+        // What needs no sending is recorded and marked first; then the jobs (one delivery, or one digest) are sent
+        // in windows, their outcomes recorded as they return (`send_in_windows`).
         self.recorder.record(&records).await?;
         let follow_ups: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
         self.mark(finishes, now, &context, &follow_ups).await?;
         let mut jobs: Vec<Job> = to_send.into_iter().map(|decided| Job::Single(Box::new(decided))).collect();
         jobs.extend(to_fold.into_values().map(Job::Digest));
-        let mut settled = stream::iter(jobs)
-            .map(|job| self.send_and_settle(job, &context, now, &follow_ups))
-            .buffer_unordered(self.config.concurrency.max(1));
-        let mut first_error = None;
-        while let Some(job_report) = settled.next().await {
-            match job_report {
-                Ok(job_report) => report.add(&job_report),
-                Err(error) => {
-                    tracing::warn!(%error, "a delivery's outcome was not recorded; its lease will expire");
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        match first_error {
+        let (sent, error) = self.send_in_windows(jobs, &context, now, &follow_ups).await;
+        report.add(&sent);
+        match error {
             Some(error) => Err(error),
             None => Ok(report),
         }
     }
 
-    /// One job: its deliveries' attempts marked started (those whose lease this replica lost are left alone), the
-    /// message sent, and every outcome recorded and marked at once.
-    async fn send_and_settle(
+    /// Sends jobs, at most `concurrency` at once, and records and marks their outcomes as they return. A window of
+    /// jobs is marked started in one statement, once half the sending slots are free (or none is busy, or it is the
+    /// last jobs); the outcomes of the sends that returned are recorded in one append and marked in one statement,
+    /// once half a window has returned, [`OUTCOME_FLUSH_INTERVAL`] after the first of them, or when nothing else is
+    /// being sent. No window starts that would bring the messages started and not yet recorded above twice the
+    /// concurrency (a digest counts once, with its members): that is all a replica dying at any instant leaves to
+    /// be sent again, each with a durable mark that makes the next claimant send it as a redelivery. Answers what
+    /// was done and the first error; after an error no further window starts, and the deliveries left claimed
+    /// come back when their leases expire.
+    async fn send_in_windows(
         &self,
-        job: Job,
+        jobs: Vec<Job>,
+        context: &Context,
+        now: OffsetDateTime,
+        follow_ups: &Mutex<HashSet<String>>,
+    ) -> (RoundReport, Option<DispatchError>) {
+        let concurrency = self.config.concurrency.max(1);
+        let most_unrecorded = 2 * concurrency;
+        let mut waiting: VecDeque<Job> = jobs.into();
+        let mut in_flight = FuturesUnordered::new();
+        let mut returned: Vec<Vec<Sending>> = Vec::new();
+        let mut first_returned_at: Option<tokio::time::Instant> = None;
+        let mut flushing = None;
+        let mut n_flushing = 0;
+        let mut report = RoundReport::default();
+        let mut first_error: Option<DispatchError> = None;
+        loop {
+            let n_unrecorded = in_flight.len() + returned.len() + n_flushing;
+            let n_free = (concurrency - in_flight.len()).min(most_unrecorded - n_unrecorded).min(waiting.len());
+            if n_free > 0 && (2 * n_free >= concurrency || in_flight.is_empty() || n_free == waiting.len()) {
+                let window: Vec<Job> = waiting.drain(..n_free).collect();
+                match self.start_window(window, now).await {
+                    Ok(started) => {
+                        for job in started {
+                            in_flight.push(self.send_started(job, &context.endpoints));
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "sends not marked started; their leases will expire");
+                        first_error.get_or_insert(error);
+                        waiting.clear();
+                    }
+                }
+                continue;
+            }
+            let flush_due = first_returned_at.is_some_and(|at| at.elapsed() >= OUTCOME_FLUSH_INTERVAL);
+            if flushing.is_none()
+                && !returned.is_empty()
+                && (2 * returned.len() >= concurrency || in_flight.is_empty() || flush_due)
+            {
+                n_flushing = returned.len();
+                first_returned_at = None;
+                flushing = Some(Box::pin(self.settle_all(std::mem::take(&mut returned), context, now, follow_ups)));
+                continue;
+            }
+            if in_flight.is_empty() && flushing.is_none() && returned.is_empty() && waiting.is_empty() {
+                return (report, first_error);
+            }
+            let flush_at = first_returned_at.map(|at| at + OUTCOME_FLUSH_INTERVAL);
+            let progress = tokio::select! {
+                Some(sendings) = in_flight.next(), if !in_flight.is_empty() => Progress::Returned(sendings),
+                flushed = async {
+                    match flushing.as_mut() {
+                        Some(flush) => flush.await,
+                        None => std::future::pending().await,
+                    }
+                }, if flushing.is_some() => Progress::Flushed(flushed),
+                () = async {
+                    match flush_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                }, if flush_at.is_some() && flushing.is_none() => Progress::FlushDue,
+            };
+            match progress {
+                Progress::Returned(sendings) => {
+                    returned.push(sendings);
+                    first_returned_at.get_or_insert_with(tokio::time::Instant::now);
+                }
+                Progress::Flushed(flushed) => {
+                    flushing = None;
+                    n_flushing = 0;
+                    match flushed {
+                        Ok(flushed) => report.add(&flushed),
+                        Err(error) => {
+                            tracing::warn!(%error, "outcomes not recorded; their deliveries' leases will expire");
+                            first_error.get_or_insert(error);
+                            waiting.clear();
+                        }
+                    }
+                }
+                Progress::FlushDue => {}
+            }
+        }
+    }
+
+    /// Records and marks the outcomes of sends that returned: one append, and the sent ones marked in one
+    /// statement.
+    async fn settle_all(
+        &self,
+        returned: Vec<Vec<Sending>>,
         context: &Context,
         now: OffsetDateTime,
         follow_ups: &Mutex<HashSet<String>>,
     ) -> Result<RoundReport, DispatchError> {
-        let sendings = self.send_job(job, &context.endpoints, now).await?;
         let mut report = RoundReport::default();
         let mut records = Vec::new();
         let mut finishes = Vec::new();
-        for sending in sendings {
+        for sending in returned.into_iter().flatten() {
             self.settle(sending, context, now, &mut records, &mut finishes, &mut report).await;
         }
         self.recorder.record(&records).await?;
@@ -697,48 +782,77 @@ impl Dispatcher {
             .is_some_and(|next| next.occurrence.due_at <= now)
     }
 
-    /// Sends a job's message, once its deliveries' attempts are marked started; answers what was sent for each
-    /// (nothing for a delivery whose lease was lost). A digest goes out under the id it was started with when it is
-    /// a redelivery, else under a new id of the recipient's digests of the day.
-    async fn send_job(
-        &self,
-        job: Job,
-        endpoints: &EndpointHealthNow,
-        now: OffsetDateTime,
-    ) -> Result<Vec<Sending>, DispatchError> {
+    /// Marks the attempts of a window of jobs started: the single deliveries in one statement, each digest's
+    /// members with the digest's id (the one it was started with when it is a redelivery, else a new id of the
+    /// recipient's digests of the day). Answers the jobs to send, without the deliveries whose lease was lost.
+    async fn start_window(&self, window: Vec<Job>, now: OffsetDateTime) -> Result<Vec<Started>, DispatchError> {
         let owner = &self.config.owner;
-        match job {
-            Job::Single(decided) => {
-                let Decided { delivery, reminder, streams } = *decided;
-                let started = self.notify.start_attempts(&[&delivery.delivery_id], owner, None).await?;
-                if started.is_empty() {
-                    tracing::info!(delivery_id = %delivery.delivery_id, "lease lost before sending; not sent");
-                    return Ok(Vec::new());
+        let single_ids: Vec<&str> = window
+            .iter()
+            .filter_map(|job| match job {
+                Job::Single(decided) => Some(decided.delivery.delivery_id.as_str()),
+                Job::Digest(_) => None,
+            })
+            .collect();
+        let started_singles = if single_ids.is_empty() {
+            HashSet::new()
+        } else {
+            self.notify.start_attempts(&single_ids, owner, None).await?
+        };
+        let mut started = Vec::new();
+        for job in window {
+            match job {
+                Job::Single(decided) => {
+                    if started_singles.contains(&decided.delivery.delivery_id) {
+                        started.push(Started::Single(decided));
+                    } else {
+                        tracing::info!(delivery_id = %decided.delivery.delivery_id, "lease lost before sending; not sent");
+                    }
                 }
+                Job::Digest(mut members) => {
+                    let Some(first) = members.first().map(|member| &member.delivery) else { continue };
+                    let redelivery = members.iter().any(|member| member.delivery.redelivery);
+                    let digest_id = match (&first.digest_id, redelivery) {
+                        (Some(digest_id), true) => digest_id.clone(),
+                        _ => {
+                            self.notify
+                                .reserve_digest_id(
+                                    &first.recipient.id,
+                                    first.channel,
+                                    &first.address,
+                                    civil_date_at(now),
+                                )
+                                .await?
+                        }
+                    };
+                    let member_ids: Vec<&str> =
+                        members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
+                    let marked = self.notify.start_attempts(&member_ids, owner, Some(&digest_id)).await?;
+                    members.retain(|member| marked.contains(&member.delivery.delivery_id));
+                    if members.is_empty() {
+                        tracing::info!(%digest_id, "leases lost before sending the digest; not sent");
+                    } else {
+                        started.push(Started::Digest { digest_id, redelivery, members });
+                    }
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Sends a started job's message; answers what was sent for each of its deliveries.
+    async fn send_started(&self, job: Started, endpoints: &EndpointHealthNow) -> Vec<Sending> {
+        match job {
+            Started::Single(decided) => {
+                let Decided { delivery, reminder, streams } = *decided;
                 let message = crate::message::render(&reminder, &delivery.recipient);
                 let subject = message.subject.clone();
                 let outgoing = Outgoing { delivery_id: &delivery.delivery_id, redelivery: delivery.redelivery };
                 let result = self.deliver(&delivery, &reminder, message, outgoing, endpoints).await;
-                Ok(vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }])
+                vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }]
             }
-            Job::Digest(mut members) => {
-                let Some(first) = members.first().map(|member| &member.delivery) else { return Ok(Vec::new()) };
-                let redelivery = members.iter().any(|member| member.delivery.redelivery);
-                let digest_id = match (&first.digest_id, redelivery) {
-                    (Some(digest_id), true) => digest_id.clone(),
-                    _ => {
-                        self.notify
-                            .reserve_digest_id(&first.recipient.id, first.channel, &first.address, civil_date_at(now))
-                            .await?
-                    }
-                };
-                let member_ids: Vec<&str> = members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
-                let started = self.notify.start_attempts(&member_ids, owner, Some(&digest_id)).await?;
-                members.retain(|member| started.contains(&member.delivery.delivery_id));
-                let Some(first) = members.first().map(|member| &member.delivery) else {
-                    tracing::info!(%digest_id, "leases lost before sending the digest; not sent");
-                    return Ok(Vec::new());
-                };
+            Started::Digest { digest_id, redelivery, members } => {
+                let first = &members[0].delivery;
                 let reminders: Vec<Reminder> = members.iter().map(|member| member.reminder.clone()).collect();
                 let message = crate::message::render_digest(&reminders, &first.recipient);
                 let subject = message.subject.clone();
@@ -750,7 +864,7 @@ impl Dispatcher {
                 };
                 let outgoing = Outgoing { delivery_id: &digest_id, redelivery };
                 let result = self.deliver(first, &digest_reminder, message, outgoing, endpoints).await;
-                Ok(members
+                members
                     .into_iter()
                     .map(|Decided { delivery, reminder, streams }| Sending {
                         claimed: delivery,
@@ -760,7 +874,7 @@ impl Dispatcher {
                         subject: subject.clone(),
                         result: result.clone(),
                     })
-                    .collect())
+                    .collect()
             }
         }
     }
@@ -1028,6 +1142,9 @@ impl Dispatcher {
     }
 }
 
+/// The longest a returned send waits for its outcome to be recorded with others.
+const OUTCOME_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
+
 /// The prefix of the error a disabled endpoint answers.
 const ENDPOINT_DISABLED: &str = "webhook endpoint disabled";
 
@@ -1117,6 +1234,22 @@ struct Outgoing<'a> {
 enum Job {
     Single(Box<Decided>),
     Digest(Vec<Decided>),
+}
+
+/// A job whose deliveries' attempts are marked started: a digest with the id it goes out under.
+enum Started {
+    Single(Box<Decided>),
+    Digest { digest_id: String, redelivery: bool, members: Vec<Decided> },
+}
+
+/// What moved while sending in windows.
+enum Progress {
+    /// A send returned, with what it answered for each of its deliveries.
+    Returned(Vec<Sending>),
+    /// Outcomes were recorded and marked.
+    Flushed(Result<RoundReport, DispatchError>),
+    /// The first returned send has waited [`OUTCOME_FLUSH_INTERVAL`] for its outcome to be recorded.
+    FlushDue,
 }
 
 enum Finish {
