@@ -12,7 +12,13 @@
 //! - `notify_digests`: the digest ids reserved, per recipient, channel, address and day;
 //! - `notify_feed`, `notify_feed_reads`: the in-app feed and who read what;
 //! - `notify_endpoints`: webhook endpoints' health (consecutive failures, disabled);
-//! - `notify_dead_letters`: deliveries given up on, with the last error.
+//! - `notify_dead_letters`: deliveries given up on, with the last error;
+//! - `notify_schema`: the migrations applied ([`MIGRATIONS`]).
+//!
+//! **Schema.** [`NotifyStore::open`] creates the tables missing and migrates those an earlier version made: each
+//! migration above the version `notify_schema` records adds its columns when the table lacks them
+//! (`ADD COLUMN IF NOT EXISTS` on PostgreSQL, `ALTER TABLE … ADD COLUMN` after a look at `pragma_table_info` on
+//! SQLite), in one transaction, and is recorded.
 //!
 //! **Claims.** [`NotifyStore::claim_due`] takes due deliveries whose lease is free or expired, with
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL (two replicas never claim the same row at once, and never wait on each
@@ -260,6 +266,34 @@ pub struct EndpointHealth {
     pub disabled_reason: Option<String>,
 }
 
+/// The version of the notification tables this code reads and writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// A change to the notification tables after their first version: columns added to tables that exist. A table or
+/// index that is new is in [`create_statements`], created when missing.
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    /// `(table, column, definition)`.
+    pub added_columns: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// Every migration, in version order; version 1 is the tables as first released. The last is [`SCHEMA_VERSION`].
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "the notification tables", added_columns: &[] },
+    Migration {
+        version: 2,
+        description: "a delivery's started attempt and digest; the digests reserved (notify_digests)",
+        added_columns: &[
+            ("notify_deliveries", "attempt_started", "BIGINT NULL"),
+            ("notify_deliveries", "digest_id", "TEXT NULL"),
+        ],
+    },
+];
+
+/// The PostgreSQL advisory lock under which the notification tables are migrated.
+const SCHEMA_LOCK: i64 = 0x6e6f_7469_6679;
+
 /// The notification tables on the read database.
 #[derive(Clone)]
 pub struct NotifyStore {
@@ -281,13 +315,70 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl NotifyStore {
-    /// The tables are created if missing.
+    /// The tables are created if missing, and those of a database an earlier version made are brought up to
+    /// [`SCHEMA_VERSION`] (see [`MIGRATIONS`]).
     pub async fn open(db: ReadDb) -> Result<NotifyStore, StoreError> {
         let store = NotifyStore { db };
-        for statement in create_statements() {
-            sqlx::query(&statement).execute(store.db.pool()).await?;
-        }
+        store.migrate().await?;
         Ok(store)
+    }
+
+    /// In one write transaction (on PostgreSQL under an advisory lock, so that replicas starting together take
+    /// turns): creates what is missing, applies the migrations above the version `notify_schema` records, each
+    /// idempotent (a column is added only when the table lacks it), and records them.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut transaction = self.db.begin_write().await?;
+        if self.db.dialect() == Dialect::Postgres {
+            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(SCHEMA_LOCK).execute(&mut *transaction).await?;
+        }
+        for statement in create_statements() {
+            sqlx::query(&statement).execute(&mut *transaction).await?;
+        }
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) FROM notify_schema").fetch_one(&mut *transaction).await?;
+        let recorded: i64 = row.try_get(0)?;
+        for migration in MIGRATIONS.iter().filter(|migration| migration.version > recorded) {
+            for (table, column, definition) in migration.added_columns {
+                match self.db.dialect() {
+                    Dialect::Postgres => {
+                        sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}"))
+                            .execute(&mut *transaction)
+                            .await?;
+                    }
+                    Dialect::Sqlite => {
+                        let row = sqlx::query("SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2")
+                            .bind(*table)
+                            .bind(*column)
+                            .fetch_one(&mut *transaction)
+                            .await?;
+                        if row.try_get::<i64, _>(0)? == 0 {
+                            sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))
+                                .execute(&mut *transaction)
+                                .await?;
+                        }
+                    }
+                }
+            }
+            sqlx::query("INSERT INTO notify_schema (version, description, applied_at) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.description)
+                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .execute(&mut *transaction)
+                .await?;
+            tracing::info!(
+                version = migration.version,
+                description = migration.description,
+                "notification tables migrated"
+            );
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The version of the tables, as `notify_schema` records it.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM notify_schema").fetch_one(self.db.pool()).await?;
+        Ok(row.try_get(0)?)
     }
 
     pub fn db(&self) -> &ReadDb {
@@ -877,6 +968,11 @@ impl NotifyStore {
 /// `CREATE TABLE IF NOT EXISTS` and index statements of every notification table.
 pub fn create_statements() -> Vec<String> {
     [
+        "CREATE TABLE IF NOT EXISTS notify_schema (
+            version BIGINT PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
         "CREATE TABLE IF NOT EXISTS notify_plans (
             plan_id TEXT PRIMARY KEY,
             agency TEXT NOT NULL,

@@ -8,6 +8,7 @@ mod channels;
 mod failures;
 mod feed;
 mod fixtures;
+mod migration;
 mod nats_service;
 mod quiet;
 mod readiness;

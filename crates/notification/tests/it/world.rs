@@ -78,12 +78,17 @@ impl World {
         world
     }
 
-    /// A new replica over the world's read database.
-    pub async fn replica(&self, config: NotificationConfig, owner: &str) -> NotificationService {
-        let read_db = match &self.database_url {
+    /// A connection to the world's read database.
+    pub async fn read_db(&self) -> ReadDb {
+        match &self.database_url {
             Some(url) => ReadDb::connect(url).await.expect("connect the PostgreSQL read database"),
             None => ReadDb::open_sqlite(&self.dir.path().join("read.db")).await.expect("open the SQLite read database"),
-        };
+        }
+    }
+
+    /// A new replica over the world's read database.
+    pub async fn replica(&self, config: NotificationConfig, owner: &str) -> NotificationService {
+        let read_db = self.read_db().await;
         let calendar = config.calendar().expect("the calendar loads");
         NotificationService::new(ServiceParts {
             read_db,
