@@ -37,7 +37,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use domain::deadline::civil_date_at;
-use domain::ids::TaskId;
+use domain::ids::{PlanId, TaskId};
+use domain::plan::{PlanEvent, TaskRegistered};
 use domain::reminder::{ReminderEvent, ReminderFailed, ReminderSent, ReminderSkipped, SkipReason};
 use domain::task::{Lifecycle, Recorded, Task, TaskEvent};
 use event_store::{EventStore, StreamId};
@@ -570,8 +571,10 @@ impl Dispatcher {
         Ok(task)
     }
 
-    /// Whether a report reminder's request was withdrawn, and the tasks of its plan the service knows the unit
-    /// leads; each is folded from the event store before anything is decided.
+    /// Whether a report reminder's request was withdrawn, and the tasks of its plan the unit may lead: those the
+    /// service's tables say it leads, and those registered on the plan's stream that the tables do not know yet
+    /// (assigned a moment ago). Each is folded from the event store before anything is decided, and kept only if
+    /// the unit leads it then.
     async fn report_candidates(&self, delivery: &ClaimedDelivery) -> Result<ReportCandidates, DispatchError> {
         let occurrence = &delivery.occurrence;
         let request_withdrawn = match occurrence.occurrence_key.split(":request-").nth(1) {
@@ -586,20 +589,38 @@ impl Dispatcher {
             }
             None => false,
         };
-        let rows = sqlx::query(
-            "SELECT task_id, n_indicators FROM notify_tasks WHERE plan_id = $1 AND lead_unit = $2 ORDER BY number",
-        )
-        .bind(occurrence.plan_id.to_string())
-        .bind(occurrence.unit.clone())
-        .fetch_all(self.notify.db().pool())
-        .await
-        .map_err(StoreError::from)?;
+        // The plan's tasks as the ledger has them: a task assigned a moment ago is registered on the plan's stream
+        // in the same append, before the consumer has put it in `notify_tasks`.
+        let stored = self.events.read_stream(&StreamId(PlanId(occurrence.plan_id).stream_name()), 0).await?;
+        let mut registered: Vec<TaskRegistered> = Vec::new();
+        for event in stored.iter().filter(|event| event.event_type == "TaskRegistered") {
+            match projection::models::decode::<PlanEvent, _>(event) {
+                Ok(PlanEvent::TaskRegistered(task)) => registered.push(task),
+                Ok(_) => {}
+                Err(error) => return Err(StoreError::Corrupt(error.to_string()).into()),
+            }
+        }
+        let has_indicators =
+            |task_id: Uuid| registered.iter().any(|task| task.parent_id.is_some_and(|parent| parent.0 == task_id));
+        let rows = sqlx::query("SELECT task_id, lead_unit FROM notify_tasks WHERE plan_id = $1 ORDER BY number")
+            .bind(occurrence.plan_id.to_string())
+            .fetch_all(self.notify.db().pool())
+            .await
+            .map_err(StoreError::from)?;
+        let mut known = HashSet::new();
         let mut tasks = Vec::new();
         for row in &rows {
             let task_id: String = row.try_get(0).map_err(StoreError::from)?;
             let task_id = Uuid::parse_str(&task_id).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            let n_indicators: i64 = row.try_get(1).map_err(StoreError::from)?;
-            tasks.push((task_id, n_indicators > 0));
+            let lead_unit: String = row.try_get(1).map_err(StoreError::from)?;
+            known.insert(task_id);
+            if lead_unit == occurrence.unit {
+                tasks.push((task_id, has_indicators(task_id)));
+            }
+        }
+        // Tasks the service's tables do not know yet: folded like the others, and kept if the unit leads them.
+        for task in registered.iter().filter(|task| !known.contains(&task.task_id.0)) {
+            tasks.push((task.task_id.0, has_indicators(task.task_id.0)));
         }
         Ok(ReportCandidates { request_withdrawn, tasks })
     }
@@ -1176,8 +1197,8 @@ struct ReportContext {
     unreported: Vec<TaskRef>,
 }
 
-/// What the service's tables say a report reminder is about: whether its request was withdrawn, and the tasks the
-/// unit leads in the plan (with whether each has indicators, which the appendix shows in its deadline text).
+/// What a report reminder may be about: whether its request was withdrawn, and the tasks of the plan the unit may
+/// lead (with whether each has indicators, which the appendix shows in its deadline text).
 struct ReportCandidates {
     request_withdrawn: bool,
     tasks: Vec<(Uuid, bool)>,
@@ -1196,12 +1217,15 @@ fn report_context(
     let mut unreported = Vec::new();
     for (task_id, has_indicators) in &candidates.tasks {
         let task = tasks.get(task_id)?;
+        if task.lead_unit.as_str() != occurrence.unit {
+            continue;
+        }
         all_tasks.push(*task_id);
         let reported = task.reports.iter().any(|report| {
             let as_of = report.current.as_of;
             period_start.is_none_or(|start| as_of >= start) && cut_off.is_none_or(|end| as_of <= end)
         });
-        if task.lifecycle != Lifecycle::Open || task.lead_unit.as_str() != occurrence.unit || reported {
+        if task.lifecycle != Lifecycle::Open || reported {
             continue;
         }
         unreported.push(TaskRef {
