@@ -20,9 +20,10 @@
 //! 5. As the sends return, **record** their outcomes on the tasks' reminder streams (`audit`), then **mark** the
 //!    deliveries (sent, skipped, dead, or back to pending with their next attempt's time), only while this replica
 //!    still holds their leases: those that returned within [`OUTCOME_FLUSH_INTERVAL`] of each other (or half a
-//!    window of them) together, in one append and one statement. A replica never has more than twice
-//!    `concurrency` messages started and not recorded. A delivery found started with no outcome (its replica died
-//!    between the mark and the record) goes again as a redelivery, under the same id and flagged so.
+//!    window of them) together, in one append and one statement, while other sends go on. A replica never has
+//!    more than twice `concurrency` messages started and not recorded. A delivery found started with no outcome
+//!    (its replica died between the mark and the record) goes again as a redelivery, under the same id and
+//!    flagged so.
 //!
 //! A transient failure is retried on the channels' `RetryLadder` (the wait drawn with a jitter derived from the
 //! delivery id); a permanent one, or the last attempt, sends the delivery to the dead letters. A webhook endpoint
@@ -323,15 +324,16 @@ impl Dispatcher {
         }
     }
 
-    /// Sends jobs, at most `concurrency` at once, and records and marks their outcomes as they return. A window of
-    /// jobs is marked started in one statement, once half the sending slots are free (or none is busy, or it is the
-    /// last jobs); the outcomes of the sends that returned are recorded in one append and marked in one statement,
-    /// once half a window has returned, [`OUTCOME_FLUSH_INTERVAL`] after the first of them, or when nothing else is
-    /// being sent. No window starts that would bring the messages started and not yet recorded above twice the
-    /// concurrency (a digest counts once, with its members): that is all a replica dying at any instant leaves to
-    /// be sent again, each with a durable mark that makes the next claimant send it as a redelivery. Answers what
-    /// was done and the first error; after an error no further window starts, and the deliveries left claimed
-    /// come back when their leases expire.
+    /// Sends jobs, at most `concurrency` at once, and records and marks their outcomes as they return; the marks,
+    /// the sends and the records overlap. A window of jobs is marked started in one statement, once half the
+    /// sending slots are free (or none is busy, or it is the last jobs); the outcomes of the sends that returned are
+    /// recorded in one append and marked in one statement, once half a window has returned,
+    /// [`OUTCOME_FLUSH_INTERVAL`] after the first of them, or when nothing else is being sent. No window starts
+    /// that would bring the messages started (or being marked) and not yet recorded above twice the concurrency (a
+    /// digest counts once, with its members): that is all a replica dying at any instant leaves to be sent again,
+    /// each with a durable mark that makes the next claimant send it as a redelivery. Answers what was done and
+    /// the first error; after an error no further window starts, and the deliveries left claimed come back when
+    /// their leases expire.
     async fn send_in_windows(
         &self,
         jobs: Vec<Job>,
@@ -342,69 +344,75 @@ impl Dispatcher {
         let concurrency = self.config.concurrency.max(1);
         let most_unrecorded = 2 * concurrency;
         let mut waiting: VecDeque<Job> = jobs.into();
+        let mut starting = FuturesUnordered::new();
+        let mut n_starting = 0;
         let mut in_flight = FuturesUnordered::new();
         let mut returned: Vec<Vec<Sending>> = Vec::new();
         let mut first_returned_at: Option<tokio::time::Instant> = None;
-        let mut flushing = None;
+        let mut flushing = FuturesUnordered::new();
         let mut n_flushing = 0;
         let mut report = RoundReport::default();
         let mut first_error: Option<DispatchError> = None;
         loop {
-            let n_unrecorded = in_flight.len() + returned.len() + n_flushing;
-            let n_free = (concurrency - in_flight.len()).min(most_unrecorded - n_unrecorded).min(waiting.len());
-            if n_free > 0 && (2 * n_free >= concurrency || in_flight.is_empty() || n_free == waiting.len()) {
+            let n_busy = n_starting + in_flight.len();
+            let n_unrecorded = n_busy + returned.len() + n_flushing;
+            let n_free = (concurrency - n_busy).min(most_unrecorded - n_unrecorded).min(waiting.len());
+            if n_free > 0 && (2 * n_free >= concurrency || n_busy == 0 || n_free == waiting.len()) {
                 let window: Vec<Job> = waiting.drain(..n_free).collect();
-                match self.start_window(window, now).await {
-                    Ok(started) => {
-                        for job in started {
-                            in_flight.push(self.send_started(job, &context.endpoints));
-                        }
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "sends not marked started; their leases will expire");
-                        first_error.get_or_insert(error);
-                        waiting.clear();
-                    }
-                }
+                n_starting += n_free;
+                starting.push(async move { (n_free, self.start_window(window, now).await) });
                 continue;
             }
             let flush_due = first_returned_at.is_some_and(|at| at.elapsed() >= OUTCOME_FLUSH_INTERVAL);
-            if flushing.is_none()
-                && !returned.is_empty()
-                && (2 * returned.len() >= concurrency || in_flight.is_empty() || flush_due)
-            {
-                n_flushing = returned.len();
+            if !returned.is_empty() && (2 * returned.len() >= concurrency || n_busy == 0 || flush_due) {
+                let n_returned = returned.len();
+                let batch = std::mem::take(&mut returned);
+                n_flushing += n_returned;
                 first_returned_at = None;
-                flushing = Some(Box::pin(self.settle_all(std::mem::take(&mut returned), context, now, follow_ups)));
+                flushing.push(async move { (n_returned, self.settle_all(batch, context, now, follow_ups).await) });
                 continue;
             }
-            if in_flight.is_empty() && flushing.is_none() && returned.is_empty() && waiting.is_empty() {
+            if n_busy == 0 && n_flushing == 0 && returned.is_empty() && waiting.is_empty() {
                 return (report, first_error);
             }
             let flush_at = first_returned_at.map(|at| at + OUTCOME_FLUSH_INTERVAL);
             let progress = tokio::select! {
+                Some((n_jobs, started)) = starting.next(), if !starting.is_empty() => {
+                    Progress::Started(n_jobs, started)
+                }
                 Some(sendings) = in_flight.next(), if !in_flight.is_empty() => Progress::Returned(sendings),
-                flushed = async {
-                    match flushing.as_mut() {
-                        Some(flush) => flush.await,
-                        None => std::future::pending().await,
-                    }
-                }, if flushing.is_some() => Progress::Flushed(flushed),
+                Some((n_messages, flushed)) = flushing.next(), if !flushing.is_empty() => {
+                    Progress::Flushed(n_messages, flushed)
+                }
                 () = async {
                     match flush_at {
                         Some(at) => tokio::time::sleep_until(at).await,
                         None => std::future::pending().await,
                     }
-                }, if flush_at.is_some() && flushing.is_none() => Progress::FlushDue,
+                }, if flush_at.is_some() => Progress::FlushDue,
             };
             match progress {
+                Progress::Started(n_jobs, started) => {
+                    n_starting -= n_jobs;
+                    match started {
+                        Ok(started) => {
+                            for job in started {
+                                in_flight.push(self.send_started(job, &context.endpoints));
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "sends not marked started; their leases will expire");
+                            first_error.get_or_insert(error);
+                            waiting.clear();
+                        }
+                    }
+                }
                 Progress::Returned(sendings) => {
                     returned.push(sendings);
                     first_returned_at.get_or_insert_with(tokio::time::Instant::now);
                 }
-                Progress::Flushed(flushed) => {
-                    flushing = None;
-                    n_flushing = 0;
+                Progress::Flushed(n_messages, flushed) => {
+                    n_flushing -= n_messages;
                     match flushed {
                         Ok(flushed) => report.add(&flushed),
                         Err(error) => {
@@ -827,7 +835,8 @@ impl Dispatcher {
                     if started_singles.contains(&decided.delivery.delivery_id) {
                         started.push(Started::Single(decided));
                     } else {
-                        tracing::info!(delivery_id = %decided.delivery.delivery_id, "lease lost before sending; not sent");
+                        let delivery_id = &decided.delivery.delivery_id;
+                        tracing::info!(%delivery_id, "lease lost before sending; not sent");
                     }
                 }
                 Job::Digest(mut members) => {
@@ -1268,10 +1277,12 @@ enum Started {
 
 /// What moved while sending in windows.
 enum Progress {
+    /// A window of this many jobs was marked started: those to send (without the deliveries whose lease was lost).
+    Started(usize, Result<Vec<Started>, DispatchError>),
     /// A send returned, with what it answered for each of its deliveries.
     Returned(Vec<Sending>),
-    /// Outcomes were recorded and marked.
-    Flushed(Result<RoundReport, DispatchError>),
+    /// The outcomes of this many messages were recorded and marked.
+    Flushed(usize, Result<RoundReport, DispatchError>),
     /// The first returned send has waited [`OUTCOME_FLUSH_INTERVAL`] for its outcome to be recorded.
     FlushDue,
 }
