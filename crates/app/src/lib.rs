@@ -355,7 +355,7 @@ impl ReadinessCheck for ProjectionReadiness {
     }
 }
 
-/// Ready while the notification tables answer; reports the due backlog.
+/// Ready while the notification tables answer; reports the due backlog and parked events.
 struct NotificationReadiness(NotificationService);
 
 #[async_trait::async_trait]
@@ -365,9 +365,6 @@ impl ReadinessCheck for NotificationReadiness {
     }
 
     async fn check(&self) -> Result<String, String> {
-        match self.0.n_due().await {
-            Ok(n_due) => Ok(format!("ok; {n_due} delivery(ies) due")),
-            Err(error) => Err(error.to_string()),
-        }
+        self.0.readiness().await
     }
 }

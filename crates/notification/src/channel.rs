@@ -105,6 +105,10 @@ pub struct Delivery {
     pub delivery_id: String,
     /// 1 for the first attempt.
     pub attempt: u32,
+    /// This attempt's send was started before, by a replica that died before recording what came of it: the far
+    /// side may have the message already. Channels say so in a header (`Taskledger-Redelivery: true`, in email
+    /// `X-Taskledger-Redelivery`); the idempotency handle is the same as the first time, so the far side can drop it.
+    pub redelivery: bool,
     pub channel: ChannelKind,
     /// Where to, in the channel's terms: an email address, a webhook endpoint's name in the configuration, a NATS
     /// subject, a feed owner (user id or unit code).

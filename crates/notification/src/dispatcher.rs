@@ -5,7 +5,7 @@
 //! 1. **Claim** up to a batch of deliveries due at the business clock's now whose lease is free or expired
 //!    (`store::NotifyStore::claim_due`: `FOR UPDATE SKIP LOCKED`, lease on the database clock).
 //! 2. **Re-read** each task concerned from the event store (its stream folded by the domain), and for a report
-//!    reminder the unit's tasks that still have no report for the period. A delivery claimed before (its lease
+//!    reminder each task the unit leads, to find those that still have no report for the period. A delivery claimed before (its lease
 //!    expired) or attempted before also has its task's reminder stream read: an outcome already recorded for
 //!    this attempt (a replica died after recording, before marking) is only marked, never sent again.
 //! 3. **Decide**: a task done or awaiting confirmation, cancelled, transferred or suspended is not chased; a
@@ -14,9 +14,16 @@
 //!    `late_after` follows its rule's catch-up policy: sent marked late, skipped as too old, or folded with the
 //!    recipient's other late reminders into one digest. Outside working hours (the quiet hours) a delivery waits
 //!    for the next working window, unless critical (escalations).
-//! 4. **Send** through its channel, several at once.
-//! 5. **Record** every outcome on the task's reminder stream (`audit`), then **mark** the delivery (sent, skipped,
-//!    dead, or back to pending with its next attempt's time), only while this replica still holds its lease.
+//! 4. **Mark started** (`attempt_started`, durable, only while this replica holds the lease), then **send** through
+//!    its channel; up to `concurrency` deliveries (or digests) at once, marked started a window at a time, in one
+//!    statement per window.
+//! 5. As the sends return, **record** their outcomes on the tasks' reminder streams (`audit`), then **mark** the
+//!    deliveries (sent, skipped, dead, or back to pending with their next attempt's time), only while this replica
+//!    still holds their leases: those that returned within [`OUTCOME_FLUSH_INTERVAL`] of each other (or half a
+//!    window of them) together, in one append and one statement, while other sends go on. A replica never has
+//!    more than twice `concurrency` messages started and not recorded. A delivery found started with no outcome
+//!    (its replica died between the mark and the record) goes again as a redelivery, under the same id and
+//!    flagged so.
 //!
 //! A transient failure is retried on the channels' `RetryLadder` (the wait drawn with a jitter derived from the
 //! delivery id); a permanent one, or the last attempt, sends the delivery to the dead letters. A webhook endpoint
@@ -26,16 +33,17 @@
 //! Overdue reminders are derived one step at a time: when a step is done with, the next is derived (and the steps
 //! an outage left behind, which are then superseded by the latest).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use domain::deadline::{civil_date_at, Deadline};
-use domain::ids::TaskId;
+use domain::deadline::civil_date_at;
+use domain::ids::{PlanId, TaskId};
+use domain::plan::{PlanEvent, TaskRegistered};
 use domain::reminder::{ReminderEvent, ReminderFailed, ReminderSent, ReminderSkipped, SkipReason};
 use domain::task::{Lifecycle, Recorded, Task, TaskEvent};
 use event_store::{EventStore, StreamId};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, FuturesUnordered, StreamExt};
 use http_api::Clock;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -51,7 +59,7 @@ use crate::rules::RuleSet;
 use crate::schedule::{Scheduler, TaskFacts};
 use crate::store::{
     channel_name, vietnam_text, Audience, CatchUpPolicy, ClaimedDelivery, DeadLetter, FinalStatus, NotifyStore,
-    OccurrenceKind, StoreError,
+    Occurrence, OccurrenceKind, StoreError,
 };
 
 /// How the dispatcher works; [`DispatcherConfig::from_rules`] takes what the rule file says.
@@ -88,11 +96,11 @@ impl DispatcherConfig {
             lease: rules.lease,
             batch_size: 256,
             concurrency: 32,
-            poll_interval: Duration::from_millis(200),
-            late_after: time::Duration::minutes(15),
+            poll_interval: rules.poll_interval,
+            late_after: time::Duration::try_from(rules.late_after).unwrap_or(time::Duration::MAX),
             quiet_hours: rules.quiet_hours,
             retry,
-            disable_endpoint_after: 5,
+            disable_endpoint_after: rules.disable_endpoint_after,
             daily_digest_at: rules.digest.enabled.then_some(rules.digest.send_at),
         }
     }
@@ -123,6 +131,18 @@ pub struct RoundReport {
     pub n_skipped: usize,
     pub n_dead: usize,
     pub n_deferred: usize,
+}
+
+impl RoundReport {
+    /// Adds what part of a round did.
+    fn add(&mut self, part: &RoundReport) {
+        self.n_claimed += part.n_claimed;
+        self.n_sent += part.n_sent;
+        self.n_failed += part.n_failed;
+        self.n_skipped += part.n_skipped;
+        self.n_dead += part.n_dead;
+        self.n_deferred += part.n_deferred;
+    }
 }
 
 /// Sends due deliveries.
@@ -246,24 +266,12 @@ impl Dispatcher {
                 Plan::Skip { reason, detail, streams } => {
                     report.n_skipped += 1;
                     count("skipped", delivery.channel, reason.as_str());
-                    for task_id in streams {
-                        records.push(OutcomeRecord {
-                            task_id,
-                            delivery_id: delivery.delivery_id.clone(),
-                            attempt,
-                            event: ReminderEvent::ReminderSkipped(ReminderSkipped {
-                                occurrence_key: delivery.occurrence.occurrence_key.clone(),
-                                rule: delivery.occurrence.rule.clone(),
-                                kind: recorded_kind(&delivery).to_owned(),
-                                recipient: Some(delivery.recipient.id.clone()),
-                                reason,
-                                detail: format!("{} {}: {detail}", channel_name(delivery.channel), delivery.address)
-                                    .trim_end_matches(": ")
-                                    .to_owned(),
-                                due_at: delivery.occurrence.due_at,
-                            }),
-                        });
-                    }
+                    records.extend(outcome_records(
+                        &streams,
+                        &delivery.delivery_id,
+                        attempt,
+                        skipped_event(&delivery, reason, &detail),
+                    ));
                     finishes.push(Finish::Final {
                         delivery,
                         status: FinalStatus::Skipped,
@@ -290,79 +298,206 @@ impl Dispatcher {
                 }
                 Plan::Send { reminder, streams } => to_send.push(Decided { delivery, reminder, streams }),
                 Plan::Fold { reminder, streams } => to_fold
-                    .entry((delivery.recipient.id.clone(), channel_name(delivery.channel), delivery.address.clone()))
+                    .entry((
+                        delivery.recipient.id.clone(),
+                        channel_name(delivery.channel),
+                        delivery.address.clone(),
+                        delivery.digest_id.clone().filter(|_| delivery.redelivery),
+                    ))
                     .or_default()
                     .push(Decided { delivery, reminder, streams }),
             }
         }
 
-        // What needs no sending is recorded and marked first; then each chunk of sends as it completes, so that a
-        // replica that dies leaves at most the deliveries in flight unrecorded.
+        // What needs no sending is recorded and marked first; then the jobs (one delivery, or one digest) are sent
+        // in windows, their outcomes recorded as they return (`send_in_windows`).
         self.recorder.record(&records).await?;
-        let mut follow_ups: HashSet<String> = HashSet::new();
-        for finish in finishes {
-            self.apply_finish(finish, now, &context, &mut follow_ups).await?;
-        }
+        let follow_ups: Mutex<HashSet<String>> = Mutex::new(HashSet::new());
+        self.mark(finishes, now, &context, &follow_ups).await?;
         let mut jobs: Vec<Job> = to_send.into_iter().map(|decided| Job::Single(Box::new(decided))).collect();
         jobs.extend(to_fold.into_values().map(Job::Digest));
+        let (sent, error) = self.send_in_windows(jobs, &context, now, &follow_ups).await;
+        report.add(&sent);
+        match error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
+    }
+
+    /// Sends jobs, at most `concurrency` at once, and records and marks their outcomes as they return; the marks,
+    /// the sends and the records overlap. A window of jobs is marked started in one statement, once half the
+    /// sending slots are free (or none is busy, or it is the last jobs); the outcomes of the sends that returned are
+    /// recorded in one append and marked in one statement, once half a window has returned,
+    /// [`OUTCOME_FLUSH_INTERVAL`] after the first of them, or when nothing else is being sent. No window starts
+    /// that would bring the messages started (or being marked) and not yet recorded above twice the concurrency (a
+    /// digest counts once, with its members): that is all a replica dying at any instant leaves to be sent again,
+    /// each with a durable mark that makes the next claimant send it as a redelivery. Answers what was done and
+    /// the first error; after an error no further window starts, and the deliveries left claimed come back when
+    /// their leases expire.
+    async fn send_in_windows(
+        &self,
+        jobs: Vec<Job>,
+        context: &Context,
+        now: OffsetDateTime,
+        follow_ups: &Mutex<HashSet<String>>,
+    ) -> (RoundReport, Option<DispatchError>) {
         let concurrency = self.config.concurrency.max(1);
-        // Sending and settling run side by side: a send in flight (the feed's own write among them) keeps going
-        // while finished ones are recorded, so neither waits on a database connection the other holds.
-        // Unbounded (a round holds at most a batch): a send must never wait for the settling side, or the sends in
-        // flight would hold their database connections while settling waits for one.
-        let (completed, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<Vec<Sending>>();
-        let endpoints = &context.endpoints;
-        let sending = async move {
-            let mut sends = stream::iter(jobs).map(|job| self.send_job(job, endpoints)).buffer_unordered(concurrency);
-            while let Some(sendings) = sends.next().await {
-                if completed.send(sendings).is_err() {
-                    break;
-                }
+        let most_unrecorded = 2 * concurrency;
+        let mut waiting: VecDeque<Job> = jobs.into();
+        let mut starting = FuturesUnordered::new();
+        let mut n_starting = 0;
+        let mut in_flight = FuturesUnordered::new();
+        let mut returned: Vec<Vec<Sending>> = Vec::new();
+        let mut first_returned_at: Option<tokio::time::Instant> = None;
+        let mut flushing = FuturesUnordered::new();
+        let mut n_flushing = 0;
+        let mut report = RoundReport::default();
+        let mut first_error: Option<DispatchError> = None;
+        loop {
+            let n_busy = n_starting + in_flight.len();
+            let n_unrecorded = n_busy + returned.len() + n_flushing;
+            let n_free = (concurrency - n_busy).min(most_unrecorded - n_unrecorded).min(waiting.len());
+            if n_free > 0 && (2 * n_free >= concurrency || n_busy == 0 || n_free == waiting.len()) {
+                let window: Vec<Job> = waiting.drain(..n_free).collect();
+                n_starting += n_free;
+                starting.push(async move { (n_free, self.start_window(window, now).await) });
+                continue;
             }
-        };
-        let settling = async {
-            let mut chunk = Vec::new();
-            while arrivals.recv_many(&mut chunk, concurrency).await > 0 {
-                let mut records = Vec::new();
-                let mut finishes = Vec::new();
-                for sending in chunk.drain(..).flatten() {
-                    self.settle(sending, &context, now, &mut records, &mut finishes, &mut report).await;
-                }
-                self.recorder.record(&records).await?;
-                // Sent deliveries are marked in one statement; the rest (and overdue reminders, which derive their
-                // successor) one by one.
-                let (sent, others): (Vec<Finish>, Vec<Finish>) = finishes.into_iter().partition(|finish| {
-                    matches!(finish, Finish::Final { delivery, status: FinalStatus::Sent, .. }
-                        if delivery.occurrence.kind != OccurrenceKind::Overdue)
-                });
-                let sent_ids: Vec<String> = sent
-                    .iter()
-                    .filter_map(|finish| match finish {
-                        Finish::Final { delivery, .. } => Some(delivery.delivery_id.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                let n_marked = self.notify.finish_sent(&sent_ids, &self.config.owner, now).await?;
-                if n_marked < sent_ids.len() as u64 {
-                    tracing::info!(
-                        n_lost = sent_ids.len() as u64 - n_marked,
-                        "leases lost before marking; the next claimants find the recorded outcomes"
-                    );
-                }
-                for finish in others {
-                    self.apply_finish(finish, now, &context, &mut follow_ups).await?;
-                }
+            let flush_due = first_returned_at.is_some_and(|at| at.elapsed() >= OUTCOME_FLUSH_INTERVAL);
+            if !returned.is_empty() && (2 * returned.len() >= concurrency || n_busy == 0 || flush_due) {
+                let n_returned = returned.len();
+                let batch = std::mem::take(&mut returned);
+                n_flushing += n_returned;
+                first_returned_at = None;
+                flushing.push(async move { (n_returned, self.settle_all(batch, context, now, follow_ups).await) });
+                continue;
             }
-            Ok::<(), DispatchError>(())
-        };
-        let ((), settled) = tokio::join!(sending, settling);
-        settled?;
+            if n_busy == 0 && n_flushing == 0 && returned.is_empty() && waiting.is_empty() {
+                return (report, first_error);
+            }
+            let flush_at = first_returned_at.map(|at| at + OUTCOME_FLUSH_INTERVAL);
+            let progress = tokio::select! {
+                Some((n_jobs, started)) = starting.next(), if !starting.is_empty() => {
+                    Progress::Started(n_jobs, started)
+                }
+                Some(sendings) = in_flight.next(), if !in_flight.is_empty() => Progress::Returned(sendings),
+                Some((n_messages, flushed)) = flushing.next(), if !flushing.is_empty() => {
+                    Progress::Flushed(n_messages, flushed)
+                }
+                () = async {
+                    match flush_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                }, if flush_at.is_some() => Progress::FlushDue,
+            };
+            match progress {
+                Progress::Started(n_jobs, started) => {
+                    n_starting -= n_jobs;
+                    match started {
+                        Ok(started) => {
+                            for job in started {
+                                in_flight.push(self.send_started(job, &context.endpoints));
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "sends not marked started; their leases will expire");
+                            first_error.get_or_insert(error);
+                            waiting.clear();
+                        }
+                    }
+                }
+                Progress::Returned(sendings) => {
+                    returned.push(sendings);
+                    first_returned_at.get_or_insert_with(tokio::time::Instant::now);
+                }
+                Progress::Flushed(n_messages, flushed) => {
+                    n_flushing -= n_messages;
+                    match flushed {
+                        Ok(flushed) => report.add(&flushed),
+                        Err(error) => {
+                            tracing::warn!(%error, "outcomes not recorded; their deliveries' leases will expire");
+                            first_error.get_or_insert(error);
+                            waiting.clear();
+                        }
+                    }
+                }
+                Progress::FlushDue => {}
+            }
+        }
+    }
+
+    /// Records and marks the outcomes of sends that returned: one append, and the sent ones marked in one
+    /// statement.
+    async fn settle_all(
+        &self,
+        returned: Vec<Vec<Sending>>,
+        context: &Context,
+        now: OffsetDateTime,
+        follow_ups: &Mutex<HashSet<String>>,
+    ) -> Result<RoundReport, DispatchError> {
+        let mut report = RoundReport::default();
+        let mut records = Vec::new();
+        let mut finishes = Vec::new();
+        for sending in returned.into_iter().flatten() {
+            self.settle(sending, context, now, &mut records, &mut finishes, &mut report).await;
+        }
+        self.recorder.record(&records).await?;
+        self.mark(finishes, now, context, follow_ups).await?;
         Ok(report)
     }
 
-    /// Tasks, report contexts and recorded outcomes for a batch.
+    /// Marks finished deliveries: those sent (but overdue reminders, which derive their successor) in one
+    /// statement, the others one by one.
+    async fn mark(
+        &self,
+        finishes: Vec<Finish>,
+        now: OffsetDateTime,
+        context: &Context,
+        follow_ups: &Mutex<HashSet<String>>,
+    ) -> Result<(), DispatchError> {
+        let (sent, others): (Vec<Finish>, Vec<Finish>) = finishes.into_iter().partition(|finish| {
+            matches!(finish, Finish::Final { delivery, status: FinalStatus::Sent, .. }
+                if delivery.occurrence.kind != OccurrenceKind::Overdue)
+        });
+        let sent_ids: Vec<String> = sent
+            .iter()
+            .filter_map(|finish| match finish {
+                Finish::Final { delivery, .. } => Some(delivery.delivery_id.clone()),
+                _ => None,
+            })
+            .collect();
+        if !sent_ids.is_empty() {
+            let n_marked = self.notify.finish_sent(&sent_ids, &self.config.owner, now).await?;
+            if n_marked < sent_ids.len() as u64 {
+                tracing::info!(
+                    n_lost = sent_ids.len() as u64 - n_marked,
+                    "leases lost before marking; the next claimants find the recorded outcomes"
+                );
+            }
+        }
+        for finish in others {
+            self.apply_finish(finish, now, context, follow_ups).await?;
+        }
+        Ok(())
+    }
+
+    /// Tasks, report contexts and recorded outcomes for a batch. Every task is folded from the event store, those a
+    /// report reminder is about included, so that what is decided is the state of the ledger now, not of the
+    /// service's own tables (which follow it a little behind).
     async fn read_context(&self, claimed: &[ClaimedDelivery]) -> Result<Context, DispatchError> {
-        let task_ids: HashSet<Uuid> = claimed.iter().filter_map(|delivery| delivery.occurrence.task_id).collect();
+        let mut report_candidates: HashMap<String, ReportCandidates> = HashMap::new();
+        for delivery in claimed.iter().filter(|delivery| delivery.occurrence.kind == OccurrenceKind::Report) {
+            let key = delivery.occurrence.occurrence_key.clone();
+            if let std::collections::hash_map::Entry::Vacant(entry) = report_candidates.entry(key) {
+                entry.insert(self.report_candidates(delivery).await?);
+            }
+        }
+        let task_ids: HashSet<Uuid> = claimed
+            .iter()
+            .filter_map(|delivery| delivery.occurrence.task_id)
+            .chain(report_candidates.values().flat_map(|candidates| candidates.tasks.iter().map(|task| task.0)))
+            .collect();
         let folded: Vec<(Uuid, Result<Option<Task>, String>)> = stream::iter(task_ids)
             .map(|task_id| async move { (task_id, self.read_task(task_id).await) })
             .buffer_unordered(self.config.concurrency.max(1))
@@ -380,9 +515,12 @@ impl Dispatcher {
         }
         let mut reports = HashMap::new();
         for delivery in claimed.iter().filter(|delivery| delivery.occurrence.kind == OccurrenceKind::Report) {
-            let key = delivery.occurrence.occurrence_key.clone();
-            if let std::collections::hash_map::Entry::Vacant(entry) = reports.entry(key) {
-                entry.insert(self.report_context(delivery).await?);
+            let key = &delivery.occurrence.occurrence_key;
+            if reports.contains_key(key) {
+                continue;
+            }
+            if let Some(report) = report_context(&delivery.occurrence, &report_candidates[key], &tasks) {
+                reports.insert(key.clone(), report);
             }
         }
         let plan_ids: HashSet<Uuid> = claimed.iter().map(|delivery| delivery.occurrence.plan_id).collect();
@@ -441,8 +579,11 @@ impl Dispatcher {
         Ok(task)
     }
 
-    /// The tasks of a report reminder's unit, and which of them have no report for the period yet.
-    async fn report_context(&self, delivery: &ClaimedDelivery) -> Result<ReportContext, DispatchError> {
+    /// Whether a report reminder's request was withdrawn, and the tasks of its plan the unit may lead: those the
+    /// service's tables say it leads, and those registered on the plan's stream that the tables do not know yet
+    /// (assigned a moment ago). Each is folded from the event store before anything is decided, and kept only if
+    /// the unit leads it then.
+    async fn report_candidates(&self, delivery: &ClaimedDelivery) -> Result<ReportCandidates, DispatchError> {
         let occurrence = &delivery.occurrence;
         let request_withdrawn = match occurrence.occurrence_key.split(":request-").nth(1) {
             Some(rest) => {
@@ -456,53 +597,40 @@ impl Dispatcher {
             }
             None => false,
         };
-        let rows = sqlx::query(
-            "SELECT t.task_id, t.number, t.title, t.deadline, t.lead_unit, t.lifecycle, t.n_indicators,
-                    EXISTS (SELECT 1 FROM notify_task_reports r WHERE r.task_id = t.task_id
-                            AND r.as_of >= $3 AND r.as_of <= $4) AS reported
-             FROM notify_tasks t WHERE t.plan_id = $1 AND t.lead_unit = $2 ORDER BY t.number",
-        )
-        .bind(occurrence.plan_id.to_string())
-        .bind(occurrence.unit.clone())
-        .bind(occurrence.period_start.clone().unwrap_or_default())
-        .bind(occurrence.cut_off.clone().unwrap_or_default())
-        .fetch_all(self.notify.db().pool())
-        .await
-        .map_err(StoreError::from)?;
-        let mut all_tasks = Vec::new();
-        let mut unreported = Vec::new();
+        // The plan's tasks as the ledger has them: a task assigned a moment ago is registered on the plan's stream
+        // in the same append, before the consumer has put it in `notify_tasks`.
+        let stored = self.events.read_stream(&StreamId(PlanId(occurrence.plan_id).stream_name()), 0).await?;
+        let mut registered: Vec<TaskRegistered> = Vec::new();
+        for event in stored.iter().filter(|event| event.event_type == "TaskRegistered") {
+            match projection::models::decode::<PlanEvent, _>(event) {
+                Ok(PlanEvent::TaskRegistered(task)) => registered.push(task),
+                Ok(_) => {}
+                Err(error) => return Err(StoreError::Corrupt(error.to_string()).into()),
+            }
+        }
+        let has_indicators =
+            |task_id: Uuid| registered.iter().any(|task| task.parent_id.is_some_and(|parent| parent.0 == task_id));
+        let rows = sqlx::query("SELECT task_id, lead_unit FROM notify_tasks WHERE plan_id = $1 ORDER BY number")
+            .bind(occurrence.plan_id.to_string())
+            .fetch_all(self.notify.db().pool())
+            .await
+            .map_err(StoreError::from)?;
+        let mut known = HashSet::new();
+        let mut tasks = Vec::new();
         for row in &rows {
             let task_id: String = row.try_get(0).map_err(StoreError::from)?;
             let task_id = Uuid::parse_str(&task_id).map_err(|error| StoreError::Corrupt(error.to_string()))?;
-            all_tasks.push(task_id);
-            let lifecycle: String = row.try_get(5).map_err(StoreError::from)?;
-            let reported = row
-                .try_get::<bool, _>(7)
-                .or_else(|_| row.try_get::<i64, _>(7).map(|value| value != 0))
-                .map_err(StoreError::from)?;
-            if lifecycle != Lifecycle::Open.as_str() || reported {
-                continue;
+            let lead_unit: String = row.try_get(1).map_err(StoreError::from)?;
+            known.insert(task_id);
+            if lead_unit == occurrence.unit {
+                tasks.push((task_id, has_indicators(task_id)));
             }
-            let number: String = row.try_get(1).map_err(StoreError::from)?;
-            let title: String = row.try_get(2).map_err(StoreError::from)?;
-            let deadline: Option<String> = row.try_get(3).map_err(StoreError::from)?;
-            let deadline = deadline.as_deref().and_then(|code| Deadline::parse_code(code).ok());
-            let n_indicators: i64 = row.try_get(6).map_err(StoreError::from)?;
-            let content = domain::numbering::TaskNumber::parse(&number)
-                .map(|parsed| domain::appendix::node_content(&parsed, &title))
-                .unwrap_or(title);
-            unreported.push(TaskRef {
-                task_id,
-                plan_id: occurrence.plan_id,
-                plan_title: String::new(),
-                number,
-                content,
-                deadline_text: domain::appendix::deadline_text(deadline.as_ref(), n_indicators > 0),
-                due_at: deadline.map(|deadline| deadline.due_at()),
-                lead_unit: row.try_get(4).map_err(StoreError::from)?,
-            });
         }
-        Ok(ReportContext { request_withdrawn, all_tasks, unreported })
+        // Tasks the service's tables do not know yet: folded like the others, and kept if the unit leads them.
+        for task in registered.iter().filter(|task| !known.contains(&task.task_id.0)) {
+            tasks.push((task.task_id.0, has_indicators(task.task_id.0)));
+        }
+        Ok(ReportCandidates { request_withdrawn, tasks })
     }
 
     /// The reminder streams a delivery's outcome is recorded on: its task's, or for a report reminder those of
@@ -678,34 +806,94 @@ impl Dispatcher {
             lead_unit: task.lead_unit.to_string(),
             deadline: task.deadline,
         };
-        self.scheduler.overdue_occurrence(&facts, occurrence.step as u32 + 1).is_some_and(|next| next.due_at <= now)
+        self.scheduler
+            .overdue_occurrence(&facts, occurrence.step as u32 + 1)
+            .is_some_and(|next| next.occurrence.due_at <= now)
     }
 
-    async fn send_job(&self, job: Job, endpoints: &EndpointHealthNow) -> Vec<Sending> {
+    /// Marks the attempts of a window of jobs started: the single deliveries in one statement, each digest's
+    /// members with the digest's id (the one it was started with when it is a redelivery, else a new id of the
+    /// recipient's digests of the day). Answers the jobs to send, without the deliveries whose lease was lost.
+    async fn start_window(&self, window: Vec<Job>, now: OffsetDateTime) -> Result<Vec<Started>, DispatchError> {
+        let owner = &self.config.owner;
+        let single_ids: Vec<&str> = window
+            .iter()
+            .filter_map(|job| match job {
+                Job::Single(decided) => Some(decided.delivery.delivery_id.as_str()),
+                Job::Digest(_) => None,
+            })
+            .collect();
+        let started_singles = if single_ids.is_empty() {
+            HashSet::new()
+        } else {
+            self.notify.start_attempts(&single_ids, owner, None).await?
+        };
+        let mut started = Vec::new();
+        for job in window {
+            match job {
+                Job::Single(decided) => {
+                    if started_singles.contains(&decided.delivery.delivery_id) {
+                        started.push(Started::Single(decided));
+                    } else {
+                        let delivery_id = &decided.delivery.delivery_id;
+                        tracing::info!(%delivery_id, "lease lost before sending; not sent");
+                    }
+                }
+                Job::Digest(mut members) => {
+                    let Some(first) = members.first().map(|member| &member.delivery) else { continue };
+                    let redelivery = members.iter().any(|member| member.delivery.redelivery);
+                    let digest_id = match (&first.digest_id, redelivery) {
+                        (Some(digest_id), true) => digest_id.clone(),
+                        _ => {
+                            self.notify
+                                .reserve_digest_id(
+                                    &first.recipient.id,
+                                    first.channel,
+                                    &first.address,
+                                    civil_date_at(now),
+                                )
+                                .await?
+                        }
+                    };
+                    let member_ids: Vec<&str> =
+                        members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
+                    let marked = self.notify.start_attempts(&member_ids, owner, Some(&digest_id)).await?;
+                    members.retain(|member| marked.contains(&member.delivery.delivery_id));
+                    if members.is_empty() {
+                        tracing::info!(%digest_id, "leases lost before sending the digest; not sent");
+                    } else {
+                        started.push(Started::Digest { digest_id, redelivery, members });
+                    }
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Sends a started job's message; answers what was sent for each of its deliveries.
+    async fn send_started(&self, job: Started, endpoints: &EndpointHealthNow) -> Vec<Sending> {
         match job {
-            Job::Single(decided) => {
+            Started::Single(decided) => {
                 let Decided { delivery, reminder, streams } = *decided;
                 let message = crate::message::render(&reminder, &delivery.recipient);
                 let subject = message.subject.clone();
-                let result = self.deliver(&delivery, &reminder, message, &delivery.delivery_id, endpoints).await;
+                let outgoing = Outgoing { delivery_id: &delivery.delivery_id, redelivery: delivery.redelivery };
+                let result = self.deliver(&delivery, &reminder, message, outgoing, endpoints).await;
                 vec![Sending { claimed: delivery, reminder, streams, digest: false, subject, result }]
             }
-            Job::Digest(members) => {
-                let Some(first) = members.first().map(|member| &member.delivery) else { return Vec::new() };
+            Started::Digest { digest_id, redelivery, members } => {
+                let first = &members[0].delivery;
                 let reminders: Vec<Reminder> = members.iter().map(|member| member.reminder.clone()).collect();
                 let message = crate::message::render_digest(&reminders, &first.recipient);
                 let subject = message.subject.clone();
-                let mut member_ids: Vec<&str> =
-                    members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
-                member_ids.sort_unstable();
-                let digest_id = hashed_uuid(&member_ids.join("\u{0}")).to_string();
                 let digest_reminder = Reminder {
                     occurrence_key: format!("digest:{digest_id}"),
                     rule: "digest".to_owned(),
                     tasks: reminders.iter().flat_map(|reminder| reminder.tasks.clone()).collect(),
                     ..reminders[reminders.len() - 1].clone()
                 };
-                let result = self.deliver(first, &digest_reminder, message, &digest_id, endpoints).await;
+                let outgoing = Outgoing { delivery_id: &digest_id, redelivery };
+                let result = self.deliver(first, &digest_reminder, message, outgoing, endpoints).await;
                 members
                     .into_iter()
                     .map(|Decided { delivery, reminder, streams }| Sending {
@@ -724,14 +912,15 @@ impl Dispatcher {
     /// One message through its channel; a disabled endpoint or a channel this process lacks is answered without
     /// sending.
     #[tracing::instrument(skip_all, fields(
-        occurrence_key = %reminder.occurrence_key, delivery_id = %delivery_id, channel = channel_name(claimed.channel)
+        occurrence_key = %reminder.occurrence_key, delivery_id = %outgoing.delivery_id,
+        redelivery = outgoing.redelivery, channel = channel_name(claimed.channel)
     ))]
     async fn deliver(
         &self,
         claimed: &ClaimedDelivery,
         reminder: &Reminder,
         message: crate::channel::Message,
-        delivery_id: &str,
+        outgoing: Outgoing<'_>,
         endpoints: &EndpointHealthNow,
     ) -> Result<crate::channel::Receipt, DeliveryError> {
         let Some(channel) = self.channels.get(&claimed.channel) else {
@@ -746,8 +935,9 @@ impl Dispatcher {
             }
         }
         let delivery = Delivery {
-            delivery_id: delivery_id.to_owned(),
+            delivery_id: outgoing.delivery_id.to_owned(),
             attempt: claimed.attempts_before + 1,
+            redelivery: outgoing.redelivery,
             channel: claimed.channel,
             address: claimed.address.clone(),
             recipient: claimed.recipient.clone(),
@@ -783,26 +973,24 @@ impl Dispatcher {
                     }
                 }
                 tracing::debug!(delivery_id = %claimed.delivery_id, detail = %receipt.detail, "reminder sent");
-                for task_id in &streams {
-                    records.push(OutcomeRecord {
-                        task_id: *task_id,
-                        delivery_id: claimed.delivery_id.clone(),
+                records.extend(outcome_records(
+                    &streams,
+                    &claimed.delivery_id,
+                    attempt,
+                    ReminderEvent::ReminderSent(ReminderSent {
+                        occurrence_key: occurrence.occurrence_key.clone(),
+                        rule: occurrence.rule.clone(),
+                        kind: kind.clone(),
+                        channel: channel_name(claimed.channel).to_owned(),
+                        recipient: claimed.recipient.id.clone(),
+                        address: claimed.address.clone(),
                         attempt,
-                        event: ReminderEvent::ReminderSent(ReminderSent {
-                            occurrence_key: occurrence.occurrence_key.clone(),
-                            rule: occurrence.rule.clone(),
-                            kind: kind.clone(),
-                            channel: channel_name(claimed.channel).to_owned(),
-                            recipient: claimed.recipient.id.clone(),
-                            address: claimed.address.clone(),
-                            attempt,
-                            late: reminder.late,
-                            digest,
-                            due_at: occurrence.due_at,
-                            detail: subject.clone(),
-                        }),
-                    });
-                }
+                        late: reminder.late,
+                        digest,
+                        due_at: occurrence.due_at,
+                        detail: subject.clone(),
+                    }),
+                ));
                 finishes.push(Finish::Final {
                     delivery: claimed,
                     status: FinalStatus::Sent,
@@ -813,22 +1001,12 @@ impl Dispatcher {
             Err(error) if error_is_disabled_endpoint(&error) => {
                 report.n_skipped += 1;
                 count("skipped", claimed.channel, SkipReason::EndpointDisabled.as_str());
-                for task_id in &streams {
-                    records.push(OutcomeRecord {
-                        task_id: *task_id,
-                        delivery_id: claimed.delivery_id.clone(),
-                        attempt,
-                        event: ReminderEvent::ReminderSkipped(ReminderSkipped {
-                            occurrence_key: occurrence.occurrence_key.clone(),
-                            rule: occurrence.rule.clone(),
-                            kind: kind.clone(),
-                            recipient: Some(claimed.recipient.id.clone()),
-                            reason: SkipReason::EndpointDisabled,
-                            detail: format!("webhook {}", claimed.address),
-                            due_at: occurrence.due_at,
-                        }),
-                    });
-                }
+                records.extend(outcome_records(
+                    &streams,
+                    &claimed.delivery_id,
+                    attempt,
+                    skipped_event(&claimed, SkipReason::EndpointDisabled, ""),
+                ));
                 finishes.push(Finish::Final {
                     delivery: claimed,
                     status: FinalStatus::Skipped,
@@ -875,27 +1053,25 @@ impl Dispatcher {
                     report.n_failed += 1;
                     count("failed", claimed.channel, "transient");
                 }
-                for task_id in &streams {
-                    records.push(OutcomeRecord {
-                        task_id: *task_id,
-                        delivery_id: claimed.delivery_id.clone(),
+                records.extend(outcome_records(
+                    &streams,
+                    &claimed.delivery_id,
+                    attempt,
+                    ReminderEvent::ReminderFailed(ReminderFailed {
+                        occurrence_key: occurrence.occurrence_key.clone(),
+                        rule: occurrence.rule.clone(),
+                        kind: kind.clone(),
+                        channel: channel_name(claimed.channel).to_owned(),
+                        recipient: claimed.recipient.id.clone(),
+                        address: claimed.address.clone(),
                         attempt,
-                        event: ReminderEvent::ReminderFailed(ReminderFailed {
-                            occurrence_key: occurrence.occurrence_key.clone(),
-                            rule: occurrence.rule.clone(),
-                            kind: kind.clone(),
-                            channel: channel_name(claimed.channel).to_owned(),
-                            recipient: claimed.recipient.id.clone(),
-                            address: claimed.address.clone(),
-                            attempt,
-                            error: message.clone(),
-                            permanent,
-                            retry_at,
-                            dead_lettered: dead,
-                            due_at: occurrence.due_at,
-                        }),
-                    });
-                }
+                        error: message.clone(),
+                        permanent,
+                        retry_at,
+                        dead_lettered: dead,
+                        due_at: occurrence.due_at,
+                    }),
+                ));
                 match retry_at {
                     Some(retry_at) => finishes.push(Finish::Retry {
                         delivery: claimed,
@@ -915,7 +1091,7 @@ impl Dispatcher {
         finish: Finish,
         now: OffsetDateTime,
         context: &Context,
-        follow_ups: &mut HashSet<String>,
+        follow_ups: &Mutex<HashSet<String>>,
     ) -> Result<(), DispatchError> {
         let owner = &self.config.owner;
         let (delivery, finished) = match finish {
@@ -947,9 +1123,13 @@ impl Dispatcher {
         if !finished {
             tracing::info!(delivery_id = %delivery.delivery_id, "lease lost before marking; the next claimant finds the recorded outcome");
         }
-        if delivery.occurrence.kind == OccurrenceKind::Overdue
-            && follow_ups.insert(delivery.occurrence.occurrence_key.clone())
-        {
+        let first_of_its_occurrence = || {
+            follow_ups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(delivery.occurrence.occurrence_key.clone())
+        };
+        if delivery.occurrence.kind == OccurrenceKind::Overdue && first_of_its_occurrence() {
             self.derive_next_overdue(&delivery, now, context).await?;
         }
         Ok(())
@@ -980,7 +1160,7 @@ impl Dispatcher {
         let mut next = Vec::new();
         let mut step = delivery.occurrence.step as u32 + 1;
         while let Some(occurrence) = self.scheduler.overdue_occurrence(&facts, step) {
-            let in_future = occurrence.due_at > now;
+            let in_future = occurrence.occurrence.due_at > now;
             next.push(occurrence);
             if in_future || next.len() >= 520 {
                 break;
@@ -991,6 +1171,9 @@ impl Dispatcher {
         Ok(())
     }
 }
+
+/// The longest a returned send waits for its outcome to be recorded with others.
+const OUTCOME_FLUSH_INTERVAL: Duration = Duration::from_millis(10);
 
 /// The prefix of the error a disabled endpoint answers.
 const ENDPOINT_DISABLED: &str = "webhook endpoint disabled";
@@ -1023,6 +1206,45 @@ struct ReportContext {
     unreported: Vec<TaskRef>,
 }
 
+/// What a report reminder may be about: whether its request was withdrawn, and the tasks of the plan the unit may
+/// lead (with whether each has indicators, which the appendix shows in its deadline text).
+struct ReportCandidates {
+    request_withdrawn: bool,
+    tasks: Vec<(Uuid, bool)>,
+}
+
+/// A report reminder's tasks as the ledger has them now: those still open, led by the unit, with no report whose
+/// `as_of` falls in the period (from its first day to the cut-off). `None` when one of them cannot be read yet.
+fn report_context(
+    occurrence: &Occurrence,
+    candidates: &ReportCandidates,
+    tasks: &HashMap<Uuid, Task>,
+) -> Option<ReportContext> {
+    let period_start = occurrence.period_start.as_deref().and_then(|date| domain::deadline::parse_date_iso(date).ok());
+    let cut_off = occurrence.cut_off.as_deref().and_then(|date| domain::deadline::parse_date_iso(date).ok());
+    let mut all_tasks = Vec::new();
+    let mut unreported = Vec::new();
+    for (task_id, has_indicators) in &candidates.tasks {
+        let task = tasks.get(task_id)?;
+        if task.lead_unit.as_str() != occurrence.unit {
+            continue;
+        }
+        all_tasks.push(*task_id);
+        let reported = task.reports.iter().any(|report| {
+            let as_of = report.current.as_of;
+            period_start.is_none_or(|start| as_of >= start) && cut_off.is_none_or(|end| as_of <= end)
+        });
+        if task.lifecycle != Lifecycle::Open || reported {
+            continue;
+        }
+        unreported.push(TaskRef {
+            deadline_text: domain::appendix::deadline_text(task.deadline.as_ref(), *has_indicators),
+            ..task_ref(task, String::new())
+        });
+    }
+    Some(ReportContext { request_withdrawn: candidates.request_withdrawn, all_tasks, unreported })
+}
+
 /// A delivery decided to go, with its reminder and the streams its outcome is recorded on.
 struct Decided {
     delivery: ClaimedDelivery,
@@ -1030,12 +1252,39 @@ struct Decided {
     streams: Vec<Uuid>,
 }
 
-/// Late reminders folded into one digest share a recipient, a channel and an address.
-type DigestKey = (String, &'static str, String);
+/// Late reminders folded into one digest share a recipient, a channel and an address; those sent again after a
+/// crash, the digest they were started in.
+type DigestKey = (String, &'static str, String, Option<String>);
+
+/// The far side's idempotency handle of a message (a delivery's id, or a digest's), and whether it may have been
+/// sent before.
+#[derive(Debug, Clone, Copy)]
+struct Outgoing<'a> {
+    delivery_id: &'a str,
+    redelivery: bool,
+}
 
 enum Job {
     Single(Box<Decided>),
     Digest(Vec<Decided>),
+}
+
+/// A job whose deliveries' attempts are marked started: a digest with the id it goes out under.
+enum Started {
+    Single(Box<Decided>),
+    Digest { digest_id: String, redelivery: bool, members: Vec<Decided> },
+}
+
+/// What moved while sending in windows.
+enum Progress {
+    /// A window of this many jobs was marked started: those to send (without the deliveries whose lease was lost).
+    Started(usize, Result<Vec<Started>, DispatchError>),
+    /// A send returned, with what it answered for each of its deliveries.
+    Returned(Vec<Sending>),
+    /// The outcomes of this many messages were recorded and marked.
+    Flushed(usize, Result<RoundReport, DispatchError>),
+    /// The first returned send has waited [`OUTCOME_FLUSH_INTERVAL`] for its outcome to be recorded.
+    FlushDue,
 }
 
 enum Finish {
@@ -1055,6 +1304,34 @@ fn task_ref(task: &Task, plan_title: String) -> TaskRef {
         due_at: task.deadline.map(|deadline| deadline.due_at()),
         lead_unit: task.lead_unit.to_string(),
     }
+}
+
+/// `ReminderSkipped` of a delivery for `reason`; the detail names the channel and address first.
+fn skipped_event(delivery: &ClaimedDelivery, reason: SkipReason, detail: &str) -> ReminderEvent {
+    ReminderEvent::ReminderSkipped(ReminderSkipped {
+        occurrence_key: delivery.occurrence.occurrence_key.clone(),
+        rule: delivery.occurrence.rule.clone(),
+        kind: recorded_kind(delivery).to_owned(),
+        recipient: Some(delivery.recipient.id.clone()),
+        reason,
+        detail: format!("{} {}: {detail}", channel_name(delivery.channel), delivery.address)
+            .trim_end_matches(": ")
+            .to_owned(),
+        due_at: delivery.occurrence.due_at,
+    })
+}
+
+/// The outcome `event` of a delivery's attempt, once for each reminder stream it is recorded on.
+fn outcome_records(streams: &[Uuid], delivery_id: &str, attempt: u32, event: ReminderEvent) -> Vec<OutcomeRecord> {
+    streams
+        .iter()
+        .map(|task_id| OutcomeRecord {
+            task_id: *task_id,
+            delivery_id: delivery_id.to_owned(),
+            attempt,
+            event: event.clone(),
+        })
+        .collect()
 }
 
 /// Whether a delivery is an overdue reminder's copy for the unit's approver.
@@ -1085,11 +1362,4 @@ fn count(outcome: &'static str, channel: ChannelKind, reason: &'static str) {
 fn jitter_unit(delivery_id: &str, attempt: u32) -> f64 {
     let digest = Sha256::digest(format!("{delivery_id}/{attempt}").as_bytes());
     f64::from(u16::from_be_bytes([digest[0], digest[1]])) / f64::from(u16::MAX)
-}
-
-fn hashed_uuid(text: &str) -> Uuid {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }

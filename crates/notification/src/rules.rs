@@ -24,7 +24,12 @@
 //!   skipped when more than 3 days late (long enough to cover a weekend's outage; later ones are superseded by the
 //!   next reminder or by the overdue ones), overdue reminders are sent late since they stay true;
 //! - delivery within 08:00–17:00 on working days, except critical messages (escalations);
-//! - a claim lease of 60 s for an occurrence being sent; no digest; Vietnamese.
+//! - a claim lease of 60 s for an occurrence being sent; no digest; Vietnamese;
+//! - a reminder is late (its catch-up policy applies) when found due more than 15 minutes after its time: several
+//!   poll intervals and a full round of a busy replica, well under a working hour;
+//! - a webhook endpoint is disabled after 5 failures in a row (one delivery's whole retry ladder would take two
+//!   days; 5 failures across deliveries is an endpoint that is down, not a message it refuses);
+//! - an idle dispatcher looks for due deliveries every 200 ms, so a reminder goes out well within a second.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -87,6 +92,15 @@ pub struct RuleSet {
     /// `len() + 1` attempts). `None`: the dispatcher's own ladder.
     #[serde(deserialize_with = "values::optional_duration_list")]
     pub retry_ladder: Option<Vec<Duration>>,
+    /// A reminder found due later than this after its time is late: its rule's catch-up policy applies.
+    #[serde(deserialize_with = "values::duration")]
+    pub late_after: Duration,
+    /// A webhook endpoint failing this many deliveries in a row is disabled until an operator enables it.
+    #[serde(deserialize_with = "values::positive_u32")]
+    pub disable_endpoint_after: u32,
+    /// How often an idle dispatcher looks for due deliveries: the most a reminder waits after falling due.
+    #[serde(deserialize_with = "values::duration")]
+    pub poll_interval: Duration,
 }
 
 /// Reminders before a task's deadline.
@@ -354,6 +368,9 @@ impl Default for RuleSet {
             digest: DigestRule::default(),
             lease: Duration::from_secs(60),
             retry_ladder: None,
+            late_after: Duration::from_secs(15 * 60),
+            disable_endpoint_after: 5,
+            poll_interval: Duration::from_millis(200),
         }
     }
 }

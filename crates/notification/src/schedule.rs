@@ -26,7 +26,7 @@ use crate::channel::{ChannelKind, Language, Recipient};
 use crate::channels::nats::notification_subject;
 use crate::feed::feed_address;
 use crate::rules::{CatchUp, NotificationConfig, UnitContacts};
-use crate::store::{Audience, CatchUpPolicy, OccurrenceKind, PlannedDelivery, PlannedOccurrence};
+use crate::store::{Audience, CatchUpPolicy, Occurrence, OccurrenceKind, PlannedDelivery, PlannedOccurrence};
 
 /// The rule names recorded with occurrences.
 pub const DEADLINE_RULE: &str = "deadline";
@@ -108,21 +108,23 @@ impl Scheduler {
                 let key = format!("deadline:{}:{}:{step_name}", task.task_id, format_date_iso(due_date));
                 let deliveries = self.deliveries(&key, &task.lead_unit, &rule.channels, false);
                 occurrences.push(PlannedOccurrence {
-                    occurrence_key: key,
-                    rule: DEADLINE_RULE.to_owned(),
-                    kind: OccurrenceKind::Deadline,
-                    series: task_series(task.task_id, due_date),
-                    step: i64::from(n_days),
-                    task_id: Some(task.task_id),
-                    plan_id: task.plan_id,
-                    unit: task.lead_unit.clone(),
-                    deadline: Some(deadline.code()),
-                    cut_off: None,
-                    period_start: None,
-                    period: None,
-                    due_at,
-                    critical: false,
-                    catch_up: policy(rule.catch_up),
+                    occurrence: Occurrence {
+                        occurrence_key: key,
+                        rule: DEADLINE_RULE.to_owned(),
+                        kind: OccurrenceKind::Deadline,
+                        series: task_series(task.task_id, due_date),
+                        step: i64::from(n_days),
+                        task_id: Some(task.task_id),
+                        plan_id: task.plan_id,
+                        unit: task.lead_unit.clone(),
+                        deadline: Some(deadline.code()),
+                        cut_off: None,
+                        period_start: None,
+                        period: None,
+                        due_at,
+                        critical: false,
+                        catch_up: policy(rule.catch_up),
+                    },
                     deliveries,
                 });
             }
@@ -149,7 +151,7 @@ impl Scheduler {
             (days_since_first / repeat + 1).max(1) as u32
         };
         (step..step + 3)
-            .find_map(|step| self.overdue_occurrence(task, step).filter(|occurrence| occurrence.due_at >= horizon))
+            .find_map(|step| self.overdue_occurrence(task, step).filter(|planned| planned.occurrence.due_at >= horizon))
     }
 
     /// The `step`-th overdue reminder of a task's deadline (from 1); `None` when the rule is off, the task has no
@@ -171,21 +173,23 @@ impl Scheduler {
         let key = format!("overdue:{}:{}:{step}", task.task_id, format_date_iso(due_date));
         let deliveries = self.deliveries(&key, &task.lead_unit, &rule.channels, escalated);
         Some(PlannedOccurrence {
-            occurrence_key: key,
-            rule: OVERDUE_RULE.to_owned(),
-            kind: OccurrenceKind::Overdue,
-            series: task_series(task.task_id, due_date),
-            step: i64::from(step),
-            task_id: Some(task.task_id),
-            plan_id: task.plan_id,
-            unit: task.lead_unit.clone(),
-            deadline: Some(deadline.code()),
-            cut_off: None,
-            period_start: None,
-            period: None,
-            due_at: vietnam_instant(date, rule.send_at),
-            critical: escalated && rule.escalation_critical,
-            catch_up: policy(rule.catch_up),
+            occurrence: Occurrence {
+                occurrence_key: key,
+                rule: OVERDUE_RULE.to_owned(),
+                kind: OccurrenceKind::Overdue,
+                series: task_series(task.task_id, due_date),
+                step: i64::from(step),
+                task_id: Some(task.task_id),
+                plan_id: task.plan_id,
+                unit: task.lead_unit.clone(),
+                deadline: Some(deadline.code()),
+                cut_off: None,
+                period_start: None,
+                period: None,
+                due_at: vietnam_instant(date, rule.send_at),
+                critical: escalated && rule.escalation_critical,
+                catch_up: policy(rule.catch_up),
+            },
             deliveries,
         })
     }
@@ -234,21 +238,23 @@ impl Scheduler {
                 let key = format!("{series}:before-{n_days}");
                 let deliveries = self.deliveries(&key, &cut_off.unit, &rule.channels, false);
                 Some(PlannedOccurrence {
-                    occurrence_key: key,
-                    rule: REPORT_RULE.to_owned(),
-                    kind: OccurrenceKind::Report,
-                    series: series.clone(),
-                    step: i64::from(n_days),
-                    task_id: None,
-                    plan_id: cut_off.plan_id,
-                    unit: cut_off.unit.clone(),
-                    deadline: None,
-                    cut_off: Some(cut_off_text.clone()),
-                    period_start: Some(format_date_iso(cut_off.period_start)),
-                    period: Some(cut_off.period_label.clone()),
-                    due_at,
-                    critical: false,
-                    catch_up: policy(rule.catch_up),
+                    occurrence: Occurrence {
+                        occurrence_key: key,
+                        rule: REPORT_RULE.to_owned(),
+                        kind: OccurrenceKind::Report,
+                        series: series.clone(),
+                        step: i64::from(n_days),
+                        task_id: None,
+                        plan_id: cut_off.plan_id,
+                        unit: cut_off.unit.clone(),
+                        deadline: None,
+                        cut_off: Some(cut_off_text.clone()),
+                        period_start: Some(format_date_iso(cut_off.period_start)),
+                        period: Some(cut_off.period_label.clone()),
+                        due_at,
+                        critical: false,
+                        catch_up: policy(rule.catch_up),
+                    },
                     deliveries,
                 })
             })

@@ -165,6 +165,25 @@ impl NotificationService {
         self.store.n_due(self.clock.now()).await
     }
 
+    /// The `/readyz` detail: the due backlog, and the events the occurrence derivation could not apply (parked,
+    /// by position, like the read models'), which leave the service ready (the other events keep flowing) but need
+    /// an operator.
+    pub async fn readiness(&self) -> Result<String, String> {
+        let n_due = self.n_due().await.map_err(|error| error.to_string())?;
+        let parked = self.projector.parked().await.map_err(|error| error.to_string())?;
+        if parked.is_empty() {
+            return Ok(format!("ok; {n_due} delivery(ies) due"));
+        }
+        let positions: Vec<String> = parked.iter().take(10).map(|event| event.global_position.to_string()).collect();
+        let more = if parked.len() > positions.len() { ", …" } else { "" };
+        Ok(format!(
+            "ok; {n_due} delivery(ies) due; {} parked event(s) at position(s) {}{more}, see rm_parked (model {})",
+            parked.len(),
+            positions.join(", "),
+            parked[0].model
+        ))
+    }
+
     /// The feed and the operators' routes.
     pub fn routes(&self, token_key: Arc<TokenKey>) -> Router {
         crate::feed::router(FeedState {

@@ -6,11 +6,19 @@
 //!   folds from plan and task events, to derive occurrences and to list the tasks a report reminder is about;
 //! - `notify_occurrences`: one row per occurrence (rule, subject, due instant), keyed by its occurrence key;
 //! - `notify_deliveries`: one row per occurrence × recipient × channel, keyed by its `delivery_id`, with its state
-//!   (`pending`, `sent`, `skipped`, `dead`), attempts, the next instant it may go (`not_before`, business time) and
-//!   its lease (`lease_owner`, `lease_until`, database time in microseconds);
+//!   (`pending`, `sent`, `skipped`, `dead`), attempts, the next instant it may go (`not_before`, business time), its
+//!   lease (`lease_owner`, `lease_until`, database time in microseconds), the attempt whose send was started
+//!   (`attempt_started`) and the digest it went in (`digest_id`);
+//! - `notify_digests`: the digest ids reserved, per recipient, channel, address and day;
 //! - `notify_feed`, `notify_feed_reads`: the in-app feed and who read what;
 //! - `notify_endpoints`: webhook endpoints' health (consecutive failures, disabled);
-//! - `notify_dead_letters`: deliveries given up on, with the last error.
+//! - `notify_dead_letters`: deliveries given up on, with the last error;
+//! - `notify_schema`: the migrations applied ([`MIGRATIONS`]).
+//!
+//! **Schema.** [`NotifyStore::open`] creates the tables missing and migrates those an earlier version made: each
+//! migration above the version `notify_schema` records adds its columns when the table lacks them
+//! (`ADD COLUMN IF NOT EXISTS` on PostgreSQL, `ALTER TABLE … ADD COLUMN` after a look at `pragma_table_info` on
+//! SQLite), in one transaction, and is recorded.
 //!
 //! **Claims.** [`NotifyStore::claim_due`] takes due deliveries whose lease is free or expired, with
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL (two replicas never claim the same row at once, and never wait on each
@@ -20,13 +28,14 @@
 //!
 //! Business instants (due, not before) are Unix seconds; leases are Unix microseconds of the database clock.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use projection::db::{placeholders, rows_per_statement, values_rows, DbError, Dialect, ReadDb};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::channel::{ChannelKind, Language, Recipient};
@@ -64,9 +73,10 @@ pub enum CatchUpPolicy {
     Digest,
 }
 
-/// An occurrence as derived, with its deliveries.
+/// One reminder of a rule about a subject (a task's deadline, a unit's cut-off), due at an instant; its deliveries
+/// (recipient × channel) are kept beside it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlannedOccurrence {
+pub struct Occurrence {
     pub occurrence_key: String,
     /// The rule's name in the rule file.
     pub rule: String,
@@ -90,6 +100,12 @@ pub struct PlannedOccurrence {
     pub due_at: OffsetDateTime,
     pub critical: bool,
     pub catch_up: CatchUpPolicy,
+}
+
+/// An occurrence as derived, with its deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedOccurrence {
+    pub occurrence: Occurrence,
     pub deliveries: Vec<PlannedDelivery>,
 }
 
@@ -121,9 +137,21 @@ impl PlannedDelivery {
 
 /// `delivery_id` = a UUID made of the SHA-256 of occurrence key, recipient, channel and address.
 pub fn delivery_id(occurrence_key: &str, recipient_id: &str, channel: ChannelKind, address: &str) -> String {
+    hashed_id(&[occurrence_key, recipient_id, channel_name(channel), address])
+}
+
+/// The id of the `seq`-th digest (from 1) to a recipient through a channel and address on a day (business date):
+/// a UUID made of the SHA-256 of those, so a digest sent again after a crash keeps its id whatever it holds.
+pub fn digest_id(recipient_id: &str, channel: ChannelKind, address: &str, day: Date, seq: i64) -> String {
+    let day = domain::deadline::format_date_iso(day);
+    hashed_id(&["digest", recipient_id, channel_name(channel), address, &day, &seq.to_string()])
+}
+
+/// A UUID made of the first 16 bytes of the SHA-256 of the parts, each followed by a zero byte.
+fn hashed_id(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
-    for part in [occurrence_key, recipient_id, channel_name(channel), address] {
+    for part in parts {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
@@ -137,7 +165,7 @@ pub fn delivery_id(occurrence_key: &str, recipient_id: &str, channel: ChannelKin
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {
     pub delivery_id: String,
-    pub occurrence: ClaimedOccurrence,
+    pub occurrence: Occurrence,
     pub recipient: Recipient,
     pub audience: Audience,
     pub channel: ChannelKind,
@@ -146,29 +174,15 @@ pub struct ClaimedDelivery {
     pub attempts_before: u32,
     /// Times the delivery was claimed, this claim included: above 1, an earlier claim may have sent it.
     pub n_claims: u32,
+    /// The send of this attempt (`attempts_before + 1`) was started by an earlier claimant, which recorded no
+    /// outcome for it: the far side may have the message, and this attempt is a redelivery.
+    pub redelivery: bool,
+    /// The digest the delivery was last sent in (started or failed): a redelivery or a retry goes out under the
+    /// same digest id, so that the far side recognises it.
+    pub digest_id: Option<String>,
     pub not_before: OffsetDateTime,
     /// A later occurrence of the same series for the same recipient and channel is due too (or was sent).
     pub superseded: bool,
-}
-
-/// The occurrence of a claimed delivery.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClaimedOccurrence {
-    pub occurrence_key: String,
-    pub rule: String,
-    pub kind: OccurrenceKind,
-    pub series: String,
-    pub step: i64,
-    pub task_id: Option<Uuid>,
-    pub plan_id: Uuid,
-    pub unit: String,
-    pub deadline: Option<String>,
-    pub cut_off: Option<String>,
-    pub period_start: Option<String>,
-    pub period: Option<String>,
-    pub due_at: OffsetDateTime,
-    pub critical: bool,
-    pub catch_up: CatchUpPolicy,
 }
 
 /// How a delivery ended, as stored.
@@ -252,6 +266,34 @@ pub struct EndpointHealth {
     pub disabled_reason: Option<String>,
 }
 
+/// The version of the notification tables this code reads and writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// A change to the notification tables after their first version: columns added to tables that exist. A table or
+/// index that is new is in [`create_statements`], created when missing.
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    /// `(table, column, definition)`.
+    pub added_columns: &'static [(&'static str, &'static str, &'static str)],
+}
+
+/// Every migration, in version order; version 1 is the tables as first released. The last is [`SCHEMA_VERSION`].
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "the notification tables", added_columns: &[] },
+    Migration {
+        version: 2,
+        description: "a delivery's started attempt and digest; the digests reserved (notify_digests)",
+        added_columns: &[
+            ("notify_deliveries", "attempt_started", "BIGINT NULL"),
+            ("notify_deliveries", "digest_id", "TEXT NULL"),
+        ],
+    },
+];
+
+/// The PostgreSQL advisory lock under which the notification tables are migrated.
+const SCHEMA_LOCK: i64 = 0x6e6f_7469_6679;
+
 /// The notification tables on the read database.
 #[derive(Clone)]
 pub struct NotifyStore {
@@ -273,13 +315,70 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl NotifyStore {
-    /// The tables are created if missing.
+    /// The tables are created if missing, and those of a database an earlier version made are brought up to
+    /// [`SCHEMA_VERSION`] (see [`MIGRATIONS`]).
     pub async fn open(db: ReadDb) -> Result<NotifyStore, StoreError> {
         let store = NotifyStore { db };
-        for statement in create_statements() {
-            sqlx::query(&statement).execute(store.db.pool()).await?;
-        }
+        store.migrate().await?;
         Ok(store)
+    }
+
+    /// In one write transaction (on PostgreSQL under an advisory lock, so that replicas starting together take
+    /// turns): creates what is missing, applies the migrations above the version `notify_schema` records, each
+    /// idempotent (a column is added only when the table lacks it), and records them.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut transaction = self.db.begin_write().await?;
+        if self.db.dialect() == Dialect::Postgres {
+            sqlx::query("SELECT 1 FROM pg_advisory_xact_lock($1)").bind(SCHEMA_LOCK).execute(&mut *transaction).await?;
+        }
+        for statement in create_statements() {
+            sqlx::query(&statement).execute(&mut *transaction).await?;
+        }
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) FROM notify_schema").fetch_one(&mut *transaction).await?;
+        let recorded: i64 = row.try_get(0)?;
+        for migration in MIGRATIONS.iter().filter(|migration| migration.version > recorded) {
+            for (table, column, definition) in migration.added_columns {
+                match self.db.dialect() {
+                    Dialect::Postgres => {
+                        sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}"))
+                            .execute(&mut *transaction)
+                            .await?;
+                    }
+                    Dialect::Sqlite => {
+                        let row = sqlx::query("SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2")
+                            .bind(*table)
+                            .bind(*column)
+                            .fetch_one(&mut *transaction)
+                            .await?;
+                        if row.try_get::<i64, _>(0)? == 0 {
+                            sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {definition}"))
+                                .execute(&mut *transaction)
+                                .await?;
+                        }
+                    }
+                }
+            }
+            sqlx::query("INSERT INTO notify_schema (version, description, applied_at) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.description)
+                .bind(OffsetDateTime::now_utc().unix_timestamp())
+                .execute(&mut *transaction)
+                .await?;
+            tracing::info!(
+                version = migration.version,
+                description = migration.description,
+                "notification tables migrated"
+            );
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// The version of the tables, as `notify_schema` records it.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM notify_schema").fetch_one(self.db.pool()).await?;
+        Ok(row.try_get(0)?)
     }
 
     pub fn db(&self) -> &ReadDb {
@@ -301,7 +400,8 @@ impl NotifyStore {
                 values_rows(chunk.len(), OCCURRENCE_COLUMNS)
             );
             let mut query = sqlx::query(&sql);
-            for occurrence in chunk {
+            for PlannedOccurrence { occurrence, deliveries } in chunk {
+                let n_deliveries = deliveries.len();
                 query = query
                     .bind(occurrence.occurrence_key.clone())
                     .bind(occurrence.rule.clone())
@@ -318,15 +418,15 @@ impl NotifyStore {
                     .bind(occurrence.due_at.unix_timestamp())
                     .bind(i64::from(occurrence.critical))
                     .bind(serde_json::to_string(&occurrence.catch_up).unwrap_or_default())
-                    .bind(occurrence.deliveries.len() as i64)
+                    .bind(n_deliveries as i64)
                     .bind(OffsetDateTime::now_utc().unix_timestamp());
             }
             query.execute(&mut **transaction).await?;
         }
         const DELIVERY_COLUMNS: usize = 13;
-        let deliveries: Vec<(&PlannedOccurrence, &PlannedDelivery)> = occurrences
+        let deliveries: Vec<(&Occurrence, &PlannedDelivery)> = occurrences
             .iter()
-            .flat_map(|occurrence| occurrence.deliveries.iter().map(move |delivery| (occurrence, delivery)))
+            .flat_map(|planned| planned.deliveries.iter().map(move |delivery| (&planned.occurrence, delivery)))
             .collect();
         for chunk in deliveries.chunks(rows_per_statement(DELIVERY_COLUMNS)) {
             let sql = format!(
@@ -410,7 +510,8 @@ impl NotifyStore {
                             WHERE later.series = d.series AND later.recipient_id = d.recipient_id
                               AND later.channel = d.channel AND later.address = d.address
                               AND later.due_at > d.due_at AND later.due_at <= $1
-                              AND later.status IN ('pending', 'sent')) AS superseded
+                              AND later.status IN ('pending', 'sent')) AS superseded,
+                    d.attempt_started, d.digest_id
              FROM notify_deliveries d JOIN notify_occurrences o ON o.occurrence_key = d.occurrence_key
              WHERE d.delivery_id IN ({})",
             placeholders(2, claimed_ids.len())
@@ -424,6 +525,72 @@ impl NotifyStore {
         let mut claimed: Vec<ClaimedDelivery> = rows.iter().map(claimed_of_row).collect::<Result<_, _>>()?;
         claimed.sort_by(|a, b| (a.not_before, &a.delivery_id).cmp(&(b.not_before, &b.delivery_id)));
         Ok(claimed)
+    }
+
+    /// Marks the send of the next attempt of claimed deliveries as started (`attempt_started` = attempts + 1), in
+    /// the digest `digest_id` if they go in one, where `owner` still holds the lease; answers the ids marked, the
+    /// only ones that may be sent. A claimant that finds the mark without an outcome knows the far side may have the
+    /// message, and sends it again as a redelivery under the same ids.
+    pub async fn start_attempts(
+        &self,
+        delivery_ids: &[&str],
+        owner: &str,
+        digest_id: Option<&str>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let sql = format!(
+            "UPDATE notify_deliveries SET attempt_started = attempts + 1, digest_id = $1
+             WHERE lease_owner = $2 AND status = 'pending' AND delivery_id IN ({})
+             RETURNING delivery_id",
+            placeholders(3, delivery_ids.len())
+        );
+        let mut query = sqlx::query(&sql).bind(digest_id.map(str::to_owned)).bind(owner.to_owned());
+        for id in delivery_ids {
+            query = query.bind((*id).to_owned());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        Ok(rows.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<_, _>>()?)
+    }
+
+    /// Reserves the id of a new digest to a recipient through a channel and address on a day: the `seq`-th digest
+    /// of that day has [`digest_id`]`(…, seq)`, the first one unused; two replicas never reserve the same.
+    pub async fn reserve_digest_id(
+        &self,
+        recipient_id: &str,
+        channel: ChannelKind,
+        address: &str,
+        day: Date,
+    ) -> Result<String, StoreError> {
+        let day_text = domain::deadline::format_date_iso(day);
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) FROM notify_digests
+             WHERE recipient_id = $1 AND channel = $2 AND address = $3 AND day = $4",
+        )
+        .bind(recipient_id.to_owned())
+        .bind(channel_name(channel))
+        .bind(address.to_owned())
+        .bind(day_text.clone())
+        .fetch_one(self.db.pool())
+        .await?;
+        let mut seq = row.try_get::<i64, _>(0)? + 1;
+        loop {
+            let id = digest_id(recipient_id, channel, address, day, seq);
+            let inserted = sqlx::query(
+                "INSERT INTO notify_digests (digest_id, recipient_id, channel, address, day, seq)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (digest_id) DO NOTHING",
+            )
+            .bind(id.clone())
+            .bind(recipient_id.to_owned())
+            .bind(channel_name(channel))
+            .bind(address.to_owned())
+            .bind(day_text.clone())
+            .bind(seq)
+            .execute(self.db.pool())
+            .await?;
+            if inserted.rows_affected() == 1 {
+                return Ok(id);
+            }
+            seq += 1;
+        }
     }
 
     /// Ends a claimed delivery; nothing happens unless `owner` still holds its lease. Answers whether it did.
@@ -801,6 +968,11 @@ impl NotifyStore {
 /// `CREATE TABLE IF NOT EXISTS` and index statements of every notification table.
 pub fn create_statements() -> Vec<String> {
     [
+        "CREATE TABLE IF NOT EXISTS notify_schema (
+            version BIGINT PRIMARY KEY,
+            description TEXT NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
         "CREATE TABLE IF NOT EXISTS notify_plans (
             plan_id TEXT PRIMARY KEY,
             agency TEXT NOT NULL,
@@ -870,7 +1042,9 @@ pub fn create_statements() -> Vec<String> {
             lease_owner TEXT NULL,
             lease_until BIGINT NULL,
             outcome TEXT NULL,
-            finished_at BIGINT NULL
+            finished_at BIGINT NULL,
+            attempt_started BIGINT NULL,
+            digest_id TEXT NULL
         )",
         "CREATE INDEX IF NOT EXISTS notify_deliveries_due ON notify_deliveries (status, not_before)",
         "CREATE INDEX IF NOT EXISTS notify_deliveries_series ON notify_deliveries (series, recipient_id, channel)",
@@ -901,6 +1075,15 @@ pub fn create_statements() -> Vec<String> {
             disabled BIGINT NOT NULL,
             disabled_reason TEXT NULL
         )",
+        "CREATE TABLE IF NOT EXISTS notify_digests (
+            digest_id TEXT PRIMARY KEY,
+            recipient_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            address TEXT NOT NULL,
+            day TEXT NOT NULL,
+            seq BIGINT NOT NULL
+        )",
+        "CREATE INDEX IF NOT EXISTS notify_digests_by_day ON notify_digests (recipient_id, channel, address, day)",
         "CREATE TABLE IF NOT EXISTS notify_dead_letters (
             delivery_id TEXT PRIMARY KEY,
             occurrence_key TEXT NOT NULL,
@@ -1014,6 +1197,7 @@ fn claimed_of_row(row: &AnyRow) -> Result<ClaimedDelivery, StoreError> {
     let catch_up = serde_json::from_str(&catch_up_text)
         .map_err(|error| StoreError::Corrupt(format!("catch-up policy {catch_up_text:?}: {error}")))?;
     let task_id: Option<String> = row.try_get(15)?;
+    let attempts_before: i64 = row.try_get(7)?;
     Ok(ClaimedDelivery {
         delivery_id: row.try_get(0)?,
         recipient: Recipient {
@@ -1024,10 +1208,10 @@ fn claimed_of_row(row: &AnyRow) -> Result<ClaimedDelivery, StoreError> {
         audience: parse_audience(&row.try_get::<String, _>(4)?)?,
         channel: parse_channel(&row.try_get::<String, _>(5)?)?,
         address: row.try_get(6)?,
-        attempts_before: row.try_get::<i64, _>(7)? as u32,
+        attempts_before: attempts_before as u32,
         n_claims: row.try_get::<i64, _>(8)? as u32,
         not_before: instant(row.try_get(9)?)?,
-        occurrence: ClaimedOccurrence {
+        occurrence: Occurrence {
             occurrence_key: row.try_get(10)?,
             rule: row.try_get(11)?,
             kind: parse_kind(&row.try_get::<String, _>(12)?)?,
@@ -1045,5 +1229,7 @@ fn claimed_of_row(row: &AnyRow) -> Result<ClaimedDelivery, StoreError> {
             catch_up,
         },
         superseded: flag(row, 25)?,
+        redelivery: row.try_get::<Option<i64>, _>(26)? == Some(attempts_before + 1),
+        digest_id: row.try_get(27)?,
     })
 }

@@ -30,6 +30,8 @@ use crate::channels::{error_chain, excerpt, SecretText};
 
 /// The header that carries the reminder's occurrence key.
 pub const OCCURRENCE_HEADER: &str = "X-Taskledger-Occurrence";
+/// Present (`true`) on a delivery whose send may have happened before (`Delivery::redelivery`).
+pub const REDELIVERY_HEADER: &str = "X-Taskledger-Redelivery";
 
 /// How the connection to the relay is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,13 +127,17 @@ impl EmailChannel {
 
     fn email_of(&self, delivery: &Delivery) -> Result<lettre::Message, DeliveryError> {
         let to = recipient_mailbox(delivery)?;
-        lettre::Message::builder()
+        let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(delivery.message.subject.clone())
             .message_id(Some(message_id_for(&delivery.delivery_id, self.from.email.domain())))
             .header(AutoSubmitted)
-            .header(OccurrenceKey(delivery.reminder.occurrence_key.clone()))
+            .header(OccurrenceKey(delivery.reminder.occurrence_key.clone()));
+        if delivery.redelivery {
+            builder = builder.header(Redelivery);
+        }
+        builder
             .singlepart(SinglePart::plain(delivery.message.body.clone()))
             .map_err(|error| DeliveryError::Permanent(format!("the email cannot be built: {error}")))
     }
@@ -240,6 +246,28 @@ impl header::Header for OccurrenceKey {
 
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// [`REDELIVERY_HEADER`]: `true`.
+#[derive(Debug, Clone, Copy)]
+struct Redelivery;
+
+impl header::Header for Redelivery {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str(REDELIVERY_HEADER)
+    }
+
+    fn parse(text: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        if text.trim().eq_ignore_ascii_case("true") {
+            Ok(Redelivery)
+        } else {
+            Err(format!("expected true, got {text:?}").into())
+        }
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "true".to_owned())
     }
 }
 

@@ -30,6 +30,8 @@ pub const DEFAULT_STREAM_NAME: &str = "TASKLEDGER_NOTIFICATIONS";
 pub const DEFAULT_SUBJECT_PREFIX: &str = "taskledger.notifications";
 /// The header that carries the reminder's occurrence key, beside `Nats-Msg-Id`.
 pub const OCCURRENCE_HEADER: &str = "Taskledger-Occurrence";
+/// Present (`true`) on a delivery whose send may have happened before (`Delivery::redelivery`).
+pub const REDELIVERY_HEADER: &str = "Taskledger-Redelivery";
 
 /// How the channel sets up and uses its stream.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,10 +156,13 @@ impl Channel for NatsChannel {
         let subject = notification_subject(&self.config.subject_prefix, &delivery.recipient.id);
         let body = serde_json::to_vec(&ReminderEvent::from_delivery(delivery))
             .map_err(|error| DeliveryError::Permanent(format!("the reminder does not serialise: {error}")))?;
-        let publish = PublishMessage::build()
+        let mut publish = PublishMessage::build()
             .message_id(&delivery.delivery_id)
-            .header(OCCURRENCE_HEADER, delivery.reminder.occurrence_key.as_str())
-            .payload(Bytes::from(body));
+            .header(OCCURRENCE_HEADER, delivery.reminder.occurrence_key.as_str());
+        if delivery.redelivery {
+            publish = publish.header(REDELIVERY_HEADER, "true");
+        }
+        let publish = publish.payload(Bytes::from(body));
         let outcome = match self.jetstream.send_publish(subject.clone(), publish).await {
             Ok(acknowledgement) => match acknowledgement.await {
                 Ok(ack) => Ok(Receipt {

@@ -181,6 +181,7 @@ mod tests {
         Delivery {
             delivery_id: "dlv-report-due-2024-04-15-pqlkh-webhook".to_owned(),
             attempt: 2,
+            redelivery: false,
             channel: ChannelKind::Webhook,
             address: "province-portal".to_owned(),
             recipient: Recipient {

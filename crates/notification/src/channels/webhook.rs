@@ -36,6 +36,9 @@ pub const WEBHOOK_ID_HEADER: &str = "webhook-id";
 pub const WEBHOOK_TIMESTAMP_HEADER: &str = "webhook-timestamp";
 /// The header that carries the signatures, space-separated `v1,<base64>`.
 pub const WEBHOOK_SIGNATURE_HEADER: &str = "webhook-signature";
+/// Present (`true`) on a delivery whose send may have happened before (`Delivery::redelivery`); outside the
+/// signature, which covers id, timestamp and body only.
+pub const REDELIVERY_HEADER: &str = "taskledger-redelivery";
 /// The prefix of a secret's text form.
 pub const SECRET_PREFIX: &str = "whsec_";
 /// How far a webhook's timestamp may be from the receiver's clock, either way, in the Standard Webhooks libraries:
@@ -202,14 +205,17 @@ impl WebhookChannel {
         let timestamp = OffsetDateTime::now_utc().unix_timestamp();
         let signature = sign(&endpoint.secret, &delivery.delivery_id, timestamp, &body);
 
-        let request = self
+        let mut request = self
             .client
             .post(endpoint.url.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(WEBHOOK_ID_HEADER, webhook_id)
             .header(WEBHOOK_TIMESTAMP_HEADER, timestamp.to_string())
-            .header(WEBHOOK_SIGNATURE_HEADER, signature)
-            .body(body);
+            .header(WEBHOOK_SIGNATURE_HEADER, signature);
+        if delivery.redelivery {
+            request = request.header(REDELIVERY_HEADER, HeaderValue::from_static("true"));
+        }
+        let request = request.body(body);
         let mut response = request.send().await.map_err(|error| classify_request_error(&error))?;
         let status = response.status();
         // Read a little of the answer so the connection can be reused and a refusal can say why; the client's

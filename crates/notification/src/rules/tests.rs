@@ -49,6 +49,9 @@ fn an_empty_file_gives_the_defaults() {
     assert_eq!(rules.digest, DigestRule { enabled: false, send_at: time!(07:30) });
     assert_eq!(rules.lease, Duration::from_secs(60));
     assert_eq!(rules.retry_ladder, None);
+    assert_eq!(rules.late_after, Duration::from_secs(15 * 60));
+    assert_eq!(rules.disable_endpoint_after, 5);
+    assert_eq!(rules.poll_interval, Duration::from_millis(200));
     assert_eq!(defaults.smtp, None);
     assert_eq!(defaults.nats, None);
     assert!(defaults.webhooks.is_empty() && defaults.directory.units.is_empty() && defaults.holidays.is_empty());
@@ -65,6 +68,9 @@ fn the_example_file_parses_and_documents_the_defaults() {
     assert_eq!(config.rules.digest, defaults.digest);
     assert_eq!(config.rules.lease, defaults.lease);
     assert_eq!(config.rules.language, defaults.language);
+    assert_eq!(config.rules.late_after, defaults.late_after);
+    assert_eq!(config.rules.disable_endpoint_after, defaults.disable_endpoint_after);
+    assert_eq!(config.rules.poll_interval, defaults.poll_interval);
     let minutes = |count: u64| Duration::from_secs(count * 60);
     assert_eq!(config.rules.retry_ladder, Some(vec![minutes(1), minutes(5), minutes(30), minutes(120), minutes(720)]));
 
@@ -165,6 +171,26 @@ fn a_malformed_duration_is_refused() {
     assert!(rule.contains("\"2x\""), "{rule}");
     let rule = rule_broken("[rules]\nretry_ladder = []\n", 2, "rules.retry_ladder");
     assert!(rule.contains("must not be empty"), "{rule}");
+}
+
+#[test]
+fn the_dispatchers_settings_are_read_and_checked() {
+    let config = NotificationConfig::parse(
+        "[rules]\nlate_after = \"30m\"\ndisable_endpoint_after = 3\npoll_interval = \"50ms\"\n",
+        "notification.toml",
+    )
+    .unwrap();
+    assert_eq!(config.rules.late_after, Duration::from_secs(30 * 60));
+    assert_eq!(config.rules.disable_endpoint_after, 3);
+    assert_eq!(config.rules.poll_interval, Duration::from_millis(50));
+    let rule = rule_broken("[rules]\nlate_after = \"15 min\"\n", 2, "rules.late_after");
+    assert!(rule.contains("expected a duration such as"), "{rule}");
+    let rule = rule_broken("[rules]\n\ndisable_endpoint_after = 0\n", 3, "rules.disable_endpoint_after");
+    assert!(rule.contains("must be at least 1"), "{rule}");
+    let rule = rule_broken("[rules]\npoll_interval = \"0ms\"\n", 2, "rules.poll_interval");
+    assert!(rule.contains("must be positive"), "{rule}");
+    assert_eq!(format_duration(Duration::from_millis(200)), "200ms");
+    assert_eq!(parse_duration("200ms"), Ok(Duration::from_millis(200)));
 }
 
 #[test]

@@ -31,10 +31,23 @@ pub const WEBHOOK_SECRET_PREFIX: &str = "whsec_";
 /// The sizes of webhook signing key that Standard Webhooks allows, in bytes.
 const WEBHOOK_KEY_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
-/// Parses a positive duration: a whole number followed by one unit, `s`, `m`, `h` or `d` ("30s", "5m", "2h",
-/// "3d"), up to ten years.
+/// Parses a positive duration: a whole number followed by one unit, `ms`, `s`, `m`, `h` or `d` ("200ms", "30s",
+/// "5m", "2h", "3d"), up to ten years.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let expected = || format!("expected a duration such as \"30s\", \"5m\", \"2h\" or \"3d\", got {text:?}");
+    if let Some(digits) = text.strip_suffix("ms") {
+        if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(expected());
+        }
+        let millis: u64 = digits.parse().map_err(|_| expected())?;
+        if millis == 0 {
+            return Err(format!("a duration must be positive, got {text:?}"));
+        }
+        if millis / 1000 > MAX_DURATION_SECONDS {
+            return Err(format!("a duration must be at most 3650d, got {text:?}"));
+        }
+        return Ok(Duration::from_millis(millis));
+    }
     let Some(unit) = text.chars().last() else {
         return Err(expected());
     };
@@ -60,8 +73,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// Formats a whole number of seconds in the largest unit that divides it: the inverse of [`parse_duration`].
+/// Formats a duration in the largest unit that divides it (milliseconds when seconds do not): the inverse of
+/// [`parse_duration`].
 pub fn format_duration(duration: Duration) -> String {
+    if duration.subsec_millis() != 0 {
+        return format!("{}ms", duration.as_millis());
+    }
     let seconds = duration.as_secs();
     match seconds {
         0 => "0s".to_owned(),

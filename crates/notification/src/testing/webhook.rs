@@ -23,8 +23,8 @@ use tokio::sync::{oneshot, watch};
 use super::{wait_for_count, WaitTimedOut};
 use crate::channels::payload::ReminderEvent;
 use crate::channels::webhook::{
-    verify_signature, SignatureHeaders, WebhookSecret, DEFAULT_TIMESTAMP_TOLERANCE, WEBHOOK_ID_HEADER,
-    WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
+    verify_signature, SignatureHeaders, WebhookSecret, DEFAULT_TIMESTAMP_TOLERANCE, REDELIVERY_HEADER,
+    WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
 };
 
 /// A running webhook server. Stops when dropped.
@@ -43,6 +43,8 @@ pub struct ReceivedWebhook {
     pub webhook_id: String,
     /// Unix seconds.
     pub webhook_timestamp: i64,
+    /// The request said the sender may have sent it before (`taskledger-redelivery: true`).
+    pub redelivery: bool,
     pub body: Bytes,
 }
 
@@ -210,6 +212,7 @@ async fn receive(
         path: uri.path().to_owned(),
         webhook_id: signature_headers.webhook_id.to_owned(),
         webhook_timestamp: signature_headers.webhook_timestamp.trim().parse().unwrap_or_default(),
+        redelivery: header(REDELIVERY_HEADER) == "true",
         body,
     };
     {

@@ -3,6 +3,8 @@
 //! nothing is sent in a burst or dropped without a record.
 
 use domain::reminder::{ReminderEvent, SkipReason};
+use notification::channel::ChannelKind;
+use notification::store::digest_id;
 
 use crate::support::{at, date, reminder_events, Receivers};
 use crate::world::{Backend, World};
@@ -160,5 +162,55 @@ async fn a_completed_task_is_not_chased_and_once_reopened_it_is_again() {
     assert_eq!(sent.len(), 3, "{sent:?}");
     assert!(sent.iter().all(|(key, _)| step_name(key) == "before-7"), "{sent:?}");
     assert_eq!(receivers.webhook.deliveries().len(), 1);
+    world.teardown().await;
+}
+
+#[tokio::test]
+async fn a_digest_sent_again_after_its_replica_died_keeps_its_id_of_the_recipient_channel_and_day() {
+    let receivers = Receivers::start().await;
+    let config = receivers.config(
+        "lease = \"1s\"\n[rules.reports]\nenabled = false\n[rules.overdue]\nenabled = false\n\
+         [rules.deadline]\ncatch_up = \"digest\"",
+    );
+    let world = World::start(Backend::Sqlite, config, at(date("2024-06-01"), 7, 0), 1).await;
+    let (_, tasks) = world.plan_with_tasks(&["2024-06-28", "2024-06-27", "2024-07-10"]).await;
+    world.step_to(at(date("2024-06-03"), 9, 0)).await;
+
+    // Down until 27/6 10:00. A replica claims the late reminders, marks the webhook digest's sends started (as it
+    // does right before sending) and dies.
+    let now = at(date("2024-06-27"), 10, 0);
+    world.clock.set(now);
+    world.service().catch_up().await.expect("the consumer catches up");
+    let store = &world.service().store;
+    let claimed = store.claim_due(now, "dead-replica", std::time::Duration::from_secs(1), 256).await.unwrap();
+    let webhook_ids: Vec<&str> = claimed
+        .iter()
+        .filter(|delivery| delivery.channel == ChannelKind::Webhook)
+        .map(|delivery| delivery.delivery_id.as_str())
+        .collect();
+    assert!(!webhook_ids.is_empty());
+    let day = date("2024-06-27");
+    let first_of_the_day = digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 1);
+    let reserved = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
+    assert_eq!(reserved, first_of_the_day);
+    let started = store.start_attempts(&webhook_ids, "dead-replica", Some(&reserved)).await.unwrap();
+    assert_eq!(started.len(), webhook_ids.len());
+
+    // Once its lease has expired, the survivor sends the digest again under the same id, marked a redelivery.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    world.step_to(at(date("2024-06-27"), 10, 1)).await;
+    let webhooks = receivers.webhook.deliveries();
+    assert_eq!(webhooks.len(), 1, "one digest to the webhook endpoint");
+    assert_eq!(webhooks[0].webhook_id, first_of_the_day);
+    assert!(webhooks[0].redelivery);
+    assert_eq!(webhooks[0].event().unwrap().data.reminder.tasks.len(), 3);
+    for task_id in &tasks {
+        let (_, sent) = outcomes(&world, *task_id).await;
+        assert!(!sent.is_empty());
+    }
+    // The email digest, claimed but never started, is no redelivery; a further digest that day has the next id.
+    assert_eq!(receivers.smtp.messages().len(), 1, "one digest email to the unit");
+    let next = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
+    assert_eq!(next, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 2));
     world.teardown().await;
 }

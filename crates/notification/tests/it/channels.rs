@@ -1,5 +1,5 @@
 //! One module per channel; each test starts its own servers, so tests run in parallel.
 
 mod email;
-mod nats;
+pub mod nats;
 mod webhook;

@@ -33,6 +33,7 @@ pub fn delivery(channel: ChannelKind, address: &str) -> Delivery {
     Delivery {
         delivery_id: format!("dlv-{}", Uuid::now_v7()),
         attempt: 1,
+        redelivery: false,
         channel,
         address: address.to_owned(),
         recipient,

@@ -28,6 +28,8 @@ pub struct World {
     pub commands: AppState,
     pub replicas: Vec<NotificationService>,
     pub database_url: Option<String>,
+    /// The NATS connection replicas get, for a rule file with `[nats]`.
+    pub nats: Option<async_nats::Client>,
     dir: tempfile::TempDir,
     database: Option<event_store_postgres::testing::TestDatabase>,
 }
@@ -58,7 +60,8 @@ impl World {
         let database_url = database.as_ref().map(|database| database.url.clone());
         let clock = TestClock::at(now);
         let commands = AppState::new(events.clone(), auth::TokenKey::generate(), ServiceConfig::default());
-        let mut world = World { events, clock, commands, replicas: Vec::new(), database_url, dir, database };
+        let mut world =
+            World { events, clock, commands, replicas: Vec::new(), database_url, nats: None, dir, database };
         for index in 0..n_replicas {
             let service = world.replica(config.clone(), &format!("replica-{index}")).await;
             world.replicas.push(service);
@@ -66,12 +69,26 @@ impl World {
         world
     }
 
-    /// A new replica over the world's read database.
-    pub async fn replica(&self, config: NotificationConfig, owner: &str) -> NotificationService {
-        let read_db = match &self.database_url {
+    /// A world on SQLite at `now` with one notification service connected to NATS.
+    pub async fn start_on_nats(config: NotificationConfig, now: OffsetDateTime, nats: async_nats::Client) -> World {
+        let mut world = World::start(Backend::Sqlite, config.clone(), now, 0).await;
+        world.nats = Some(nats);
+        let service = world.replica(config, "replica-0").await;
+        world.replicas.push(service);
+        world
+    }
+
+    /// A connection to the world's read database.
+    pub async fn read_db(&self) -> ReadDb {
+        match &self.database_url {
             Some(url) => ReadDb::connect(url).await.expect("connect the PostgreSQL read database"),
             None => ReadDb::open_sqlite(&self.dir.path().join("read.db")).await.expect("open the SQLite read database"),
-        };
+        }
+    }
+
+    /// A new replica over the world's read database.
+    pub async fn replica(&self, config: NotificationConfig, owner: &str) -> NotificationService {
+        let read_db = self.read_db().await;
         let calendar = config.calendar().expect("the calendar loads");
         NotificationService::new(ServiceParts {
             read_db,
@@ -79,7 +96,7 @@ impl World {
             config,
             calendar,
             clock: Arc::new(self.clock.clone()),
-            nats: None,
+            nats: self.nats.clone(),
             owner: owner.to_owned(),
             projector: ProjectorConfig::default(),
         })
@@ -122,6 +139,26 @@ impl World {
                 replica.catch_up().await.expect("the consumer catches up");
             }
         }
+    }
+
+    /// Moves the clock to `instant` and runs one dispatch round of the first replica without letting the consumer
+    /// catch up first: the service's own tables lag behind the ledger, as they may in a running service.
+    pub async fn dispatch_before_catching_up(&self, instant: OffsetDateTime) -> RoundReport {
+        self.clock.set(instant);
+        self.replicas[0].dispatcher.dispatch_once().await.expect("a dispatch round")
+    }
+
+    /// Files a progress report on a task as of `as_of` (`YYYY-MM-DD`), as the unit's staff does.
+    pub async fn report_progress(&self, task_id: Uuid, as_of: &str) {
+        let (status, body) = self
+            .command(
+                &reporter(),
+                Method::POST,
+                &format!("/v1/tasks/{task_id}/reports"),
+                serde_json::json!({"as_of": as_of, "summary": "Đang triển khai", "progress": "in_progress"}),
+            )
+            .await;
+        assert_eq!(status, 201, "report: {body}");
     }
 
     /// Loads the seed's plan (Sở KH&CN Bắc Giang, 2024) through the command service.

@@ -21,7 +21,7 @@ const HOW_TO_START_NATS: &str = "start it with: start-stop-daemon --start --okno
      --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log";
 
 /// A connected client; fails the test, saying how to start NATS, when nothing listens there.
-async fn nats_client() -> async_nats::Client {
+pub async fn nats_client() -> async_nats::Client {
     let url = std::env::var("TASKLEDGER_TEST_NATS_URL").unwrap_or_else(|_| DEFAULT_NATS_URL.to_owned());
     let address = url.trim_start_matches("nats://");
     let reachable = address
