@@ -6,6 +6,7 @@
 //! `routes` answer HTTP; `rebuild` replays the store into a fresh generation of tables and switches to it
 //! atomically while the old one keeps serving.
 
+pub mod bulk;
 pub mod db;
 pub mod models;
 pub mod openapi;

@@ -25,6 +25,7 @@ use sqlx::{Any, Row, Transaction};
 use time::Date;
 
 use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session, StoredPayload};
+use crate::bulk::{BulkWriter, CopyRow, CopyText};
 use crate::db::{placeholders, rows_per_statement, table, values_rows, DbError};
 
 pub const NAME: &str = "tasks";
@@ -111,6 +112,13 @@ const N_TASK_COLUMNS: usize = 24;
 const N_REPORT_COLUMNS: usize = 14;
 const N_CHANGE_COLUMNS: usize = 9;
 
+/// What a task row written again changes: everything but what its assignment fixed.
+const TASK_UPSERT: &str = "ON CONFLICT (task_id) DO UPDATE SET deadline = excluded.deadline, \
+    due_date = excluded.due_date, lifecycle = excluded.lifecycle, completed_on = excluded.completed_on, \
+    n_reports = excluded.n_reports, last_report_as_of = excluded.last_report_as_of, \
+    last_report_filed = excluded.last_report_filed, last_report_progress = excluded.last_report_progress, \
+    search_text = excluded.search_text, version = excluded.version, position = excluded.position";
+
 const CHANGE_COLUMNS: &str =
     "position, task_id, plan_id, kind, lifecycle, deadline, completed_on, effective_on, recorded_at";
 
@@ -165,7 +173,11 @@ impl ReadModel for TasksModel {
     }
 
     fn session(&self, generation: i64) -> Box<dyn Session> {
-        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new() })
+        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new(), bulk: None })
+    }
+
+    fn rebuild_session(&self, generation: i64, bulk: BulkWriter) -> Box<dyn Session> {
+        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new(), bulk: Some(bulk) })
     }
 }
 
@@ -183,11 +195,15 @@ const MAX_KNOWN_REPORTS: usize = 2_000_000;
 /// The tasks model applying batches to one generation. Report and change rows are written with each batch; task
 /// rows stay in memory (`held`) until [`Session::flush`] writes them, so that a task touched by many batches of a
 /// rebuild is loaded and written once.
+///
+/// A rebuild's session on PostgreSQL writes its rows through `bulk` (`COPY`, committed as each batch is written,
+/// apart from the batch's transaction); the reads of the next batches, in their own transactions, see them.
 struct TasksSession {
     generation: i64,
     held: HashMap<String, HeldTask>,
     /// Every report applied in this session.
     reports: KnownReports,
+    bulk: Option<BulkWriter>,
 }
 
 /// A task row in memory.
@@ -248,7 +264,20 @@ impl TasksSession {
         for (event, fact) in &facts {
             batch.apply(event, fact)?;
         }
-        let (tasks, reports) = batch.write(transaction, self.generation).await?;
+        let new_reports = std::mem::take(&mut batch.new_reports);
+        let new_changes = std::mem::take(&mut batch.new_changes);
+        let (reports_table, changes_table) = (table("reports", self.generation), table("changes", self.generation));
+        match &mut self.bulk {
+            Some(bulk) => {
+                bulk.copy(&reports_table, REPORT_COLUMNS, &new_reports).await?;
+                bulk.copy(&changes_table, CHANGE_COLUMNS, &new_changes).await?;
+            }
+            None => {
+                insert_reports(transaction, &reports_table, new_reports).await?;
+                insert_changes(transaction, &changes_table, new_changes).await?;
+            }
+        }
+        let (tasks, reports) = batch.settle(transaction, self.generation).await?;
         if self.reports.len() + reports.len() > MAX_KNOWN_REPORTS {
             self.reports.clear();
         }
@@ -275,7 +304,14 @@ impl TasksSession {
             })
             .collect();
         dirty.sort_by(|a, b| a.task_id.cmp(&b.task_id));
-        write_tasks(transaction, self.generation, dirty).await
+        match &mut self.bulk {
+            Some(bulk) => {
+                let tasks = table("tasks", self.generation);
+                bulk.copy_upsert(&tasks, TASK_COLUMNS, &dirty, TASK_UPSERT).await?;
+                Ok(())
+            }
+            None => write_tasks(transaction, self.generation, dirty).await,
+        }
     }
 }
 
@@ -593,60 +629,13 @@ impl Batch {
         Ok(())
     }
 
-    /// Writes the batch's report and change rows, settles the latest report of tasks whose latest was corrected
-    /// to an earlier cut-off, and answers the task rows (written by the session's flush) and the reports known.
-    async fn write(
+    /// Settles the latest report of tasks whose latest was corrected to an earlier cut-off (once the batch's report
+    /// rows are written), and answers the task rows (written by the session's flush) and the reports known.
+    async fn settle(
         mut self,
         transaction: &mut Transaction<'static, Any>,
         generation: i64,
     ) -> Result<(HashMap<String, HeldTask>, KnownReports), ApplyError> {
-        let reports = table("reports", generation);
-        for chunk in chunks(std::mem::take(&mut self.new_reports), rows_per_statement(N_REPORT_COLUMNS)) {
-            let sql = format!(
-                "INSERT INTO {reports} ({REPORT_COLUMNS}) VALUES {}",
-                values_rows(chunk.len(), N_REPORT_COLUMNS)
-            );
-            let mut query = sqlx::query(&sql);
-            for report in chunk {
-                query = query
-                    .bind(report.report_id)
-                    .bind(report.version_no)
-                    .bind(report.task_id)
-                    .bind(report.plan_id)
-                    .bind(report.as_of)
-                    .bind(report.summary)
-                    .bind(report.progress)
-                    .bind(report.recorded_at)
-                    .bind(report.position)
-                    .bind(report.filed_position)
-                    .bind(report.actor_id)
-                    .bind(report.actor_name)
-                    .bind(report.actor_unit)
-                    .bind(report.correction_reason);
-            }
-            query.execute(&mut **transaction).await?;
-        }
-        let changes = table("changes", generation);
-        for chunk in chunks(std::mem::take(&mut self.new_changes), rows_per_statement(N_CHANGE_COLUMNS)) {
-            let sql = format!(
-                "INSERT INTO {changes} ({CHANGE_COLUMNS}) VALUES {}",
-                values_rows(chunk.len(), N_CHANGE_COLUMNS)
-            );
-            let mut query = sqlx::query(&sql);
-            for change in chunk {
-                query = query
-                    .bind(change.position)
-                    .bind(change.task_id)
-                    .bind(change.plan_id)
-                    .bind(change.kind)
-                    .bind(change.lifecycle)
-                    .bind(change.deadline)
-                    .bind(change.completed_on)
-                    .bind(change.effective_on)
-                    .bind(change.recorded_at);
-            }
-            query.execute(&mut **transaction).await?;
-        }
         for task_id in dedup(std::mem::take(&mut self.recompute_latest)) {
             if let Some(held) = self.tasks.get_mut(&task_id) {
                 recompute_latest_report(transaction, generation, held).await?;
@@ -654,6 +643,65 @@ impl Batch {
         }
         Ok((self.tasks, self.known_reports))
     }
+}
+
+/// Inserts a batch's report rows into `reports` (the generation's table).
+async fn insert_reports(
+    transaction: &mut Transaction<'static, Any>,
+    reports: &str,
+    rows: Vec<ReportRow>,
+) -> Result<(), ApplyError> {
+    for chunk in chunks(rows, rows_per_statement(N_REPORT_COLUMNS)) {
+        let sql =
+            format!("INSERT INTO {reports} ({REPORT_COLUMNS}) VALUES {}", values_rows(chunk.len(), N_REPORT_COLUMNS));
+        let mut query = sqlx::query(&sql);
+        for report in chunk {
+            query = query
+                .bind(report.report_id)
+                .bind(report.version_no)
+                .bind(report.task_id)
+                .bind(report.plan_id)
+                .bind(report.as_of)
+                .bind(report.summary)
+                .bind(report.progress)
+                .bind(report.recorded_at)
+                .bind(report.position)
+                .bind(report.filed_position)
+                .bind(report.actor_id)
+                .bind(report.actor_name)
+                .bind(report.actor_unit)
+                .bind(report.correction_reason);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+/// Inserts a batch's change rows into `changes` (the generation's table).
+async fn insert_changes(
+    transaction: &mut Transaction<'static, Any>,
+    changes: &str,
+    rows: Vec<ChangeRow>,
+) -> Result<(), ApplyError> {
+    for chunk in chunks(rows, rows_per_statement(N_CHANGE_COLUMNS)) {
+        let sql =
+            format!("INSERT INTO {changes} ({CHANGE_COLUMNS}) VALUES {}", values_rows(chunk.len(), N_CHANGE_COLUMNS));
+        let mut query = sqlx::query(&sql);
+        for change in chunk {
+            query = query
+                .bind(change.position)
+                .bind(change.task_id)
+                .bind(change.plan_id)
+                .bind(change.kind)
+                .bind(change.lifecycle)
+                .bind(change.deadline)
+                .bind(change.completed_on)
+                .bind(change.effective_on)
+                .bind(change.recorded_at);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
 }
 
 /// Writes task rows: inserted, or updated where they exist.
@@ -664,11 +712,7 @@ async fn write_tasks(
 ) -> Result<(), ApplyError> {
     for chunk in chunks(tasks, rows_per_statement(N_TASK_COLUMNS)) {
         let sql = format!(
-            "INSERT INTO {} ({TASK_COLUMNS}) VALUES {} ON CONFLICT (task_id) DO UPDATE SET deadline = excluded.deadline, \
-             due_date = excluded.due_date, lifecycle = excluded.lifecycle, completed_on = excluded.completed_on, \
-             n_reports = excluded.n_reports, last_report_as_of = excluded.last_report_as_of, \
-             last_report_filed = excluded.last_report_filed, last_report_progress = excluded.last_report_progress, \
-             search_text = excluded.search_text, version = excluded.version, position = excluded.position",
+            "INSERT INTO {} ({TASK_COLUMNS}) VALUES {} {TASK_UPSERT}",
             table("tasks", generation),
             values_rows(chunk.len(), N_TASK_COLUMNS)
         );
@@ -730,6 +774,71 @@ async fn recompute_latest_report(
         held.search_pending = true;
     }
     Ok(())
+}
+
+impl CopyRow for TaskRow {
+    /// In the order of [`TASK_COLUMNS`].
+    fn write_fields(&self, text: &mut CopyText) {
+        text.text(&self.task_id);
+        text.text(&self.plan_id);
+        text.text(&self.section);
+        text.integer(self.section_rank);
+        text.text(&self.number);
+        text.text(&self.number_key);
+        text.optional_text(self.parent_id.as_deref());
+        text.text(&self.title);
+        text.text(&self.search_text);
+        text.text(&self.target_text);
+        text.text(&self.lead_unit);
+        text.text(&self.coordinating_units);
+        text.optional_text(self.original_deadline.as_deref());
+        text.optional_text(self.deadline.as_deref());
+        text.optional_text(self.due_date.as_deref());
+        text.text(&self.lifecycle);
+        text.optional_text(self.completed_on.as_deref());
+        text.integer(self.n_reports);
+        text.optional_text(self.last_report_as_of.as_deref());
+        text.optional_integer(self.last_report_filed);
+        text.optional_text(self.last_report_progress.as_deref());
+        text.integer(self.version);
+        text.integer(self.position);
+        text.text(&self.assigned_at);
+    }
+}
+
+impl CopyRow for ReportRow {
+    /// In the order of [`REPORT_COLUMNS`].
+    fn write_fields(&self, text: &mut CopyText) {
+        text.text(&self.report_id);
+        text.integer(self.version_no);
+        text.text(&self.task_id);
+        text.text(&self.plan_id);
+        text.text(&self.as_of);
+        text.text(&self.summary);
+        text.optional_text(self.progress.as_deref());
+        text.text(&self.recorded_at);
+        text.integer(self.position);
+        text.integer(self.filed_position);
+        text.text(&self.actor_id);
+        text.text(&self.actor_name);
+        text.text(&self.actor_unit);
+        text.optional_text(self.correction_reason.as_deref());
+    }
+}
+
+impl CopyRow for ChangeRow {
+    /// In the order of [`CHANGE_COLUMNS`].
+    fn write_fields(&self, text: &mut CopyText) {
+        text.integer(self.position);
+        text.text(&self.task_id);
+        text.text(&self.plan_id);
+        text.text(&self.kind);
+        text.optional_text(self.lifecycle.as_deref());
+        text.optional_text(self.deadline.as_deref());
+        text.optional_text(self.completed_on.as_deref());
+        text.text(&self.effective_on);
+        text.text(&self.recorded_at);
+    }
 }
 
 pub fn task_row(row: &sqlx::any::AnyRow) -> Result<TaskRow, sqlx::Error> {

@@ -1,0 +1,250 @@
+//! Bulk writes of a rebuild on PostgreSQL: rows new to a generation go in with `COPY … FROM STDIN` on a connection
+//! of their own, beside the `Any` pool that carries everything else (`db`), instead of multi-row `INSERT`s whose
+//! every value is bound through sqlx's `Any` arguments.
+//!
+//! A `COPY` commits on its own, outside the batch's transaction: only a generation that nothing reads yet may be
+//! written so (`rebuild`), and the rebuild switches to it only after every `COPY` has returned. A rebuild that
+//! stops half-way leaves rows in tables that stay invisible and are dropped when the next rebuild starts. SQLite
+//! has no `COPY`: its rebuilds keep the `INSERT` path (`ReadDb::bulk_writer` answers `None`).
+
+use std::future::Future;
+use std::io::Write as _;
+use std::pin::Pin;
+
+use sqlx::postgres::PgConnection;
+use sqlx::Connection;
+
+use crate::db::DbError;
+
+/// A connection that writes rows with `COPY`, and the buffer it encodes them into (kept between calls, so that
+/// its memory is reused).
+pub struct BulkWriter {
+    connection: PgConnection,
+    text: CopyText,
+}
+
+/// A write of [`BulkWriter`], once the rows are encoded: boxed, because sqlx's executors inside the generic async
+/// functions of the models make futures the compiler cannot otherwise prove `Send`.
+pub type BulkWrite<'a> = Pin<Box<dyn Future<Output = Result<(), DbError>> + Send + 'a>>;
+
+/// A row that can be written by `COPY`: its fields in the order of the column list it is copied with.
+pub trait CopyRow {
+    fn write_fields(&self, text: &mut CopyText);
+}
+
+/// Rows in PostgreSQL's `COPY` text format: fields separated by tabs, rows ended by newlines, `\N` for NULL, and
+/// backslash, tab, newline and carriage return escaped with a backslash inside a value. Everything else — any
+/// UTF-8 text, quotes included — goes as it is.
+#[derive(Debug, Default)]
+pub struct CopyText {
+    bytes: Vec<u8>,
+    /// Whether the next field starts a row (and so takes no tab before it).
+    at_row_start: bool,
+}
+
+impl BulkWriter {
+    /// Opens a connection of its own on the PostgreSQL database at `url`.
+    pub async fn connect(url: &str) -> Result<BulkWriter, DbError> {
+        let connection = PgConnection::connect(url)
+            .await
+            .map_err(|error| DbError::Unavailable(format!("the bulk-write connection: {error}")))?;
+        Ok(BulkWriter { connection, text: CopyText::new() })
+    }
+
+    /// Writes `rows` into `table` (`columns` in the order of [`CopyRow::write_fields`]) with one `COPY`, which has
+    /// committed when this returns.
+    pub fn copy<'a, R: CopyRow>(&'a mut self, table: &'a str, columns: &'a str, rows: &[R]) -> BulkWrite<'a> {
+        self.text.encode(rows);
+        let n_rows = rows.len();
+        Box::pin(async move {
+            if n_rows == 0 {
+                return Ok(());
+            }
+            copy_encoded(&mut self.connection, &self.text, table, columns, n_rows).await
+        })
+    }
+
+    /// Writes `rows` into `table` where some may exist already: copied into a temporary table of this connection,
+    /// then inserted from it with `on_conflict` (`ON CONFLICT (…) DO UPDATE …`, naming the new row `excluded`).
+    pub fn copy_upsert<'a, R: CopyRow>(
+        &'a mut self,
+        table: &'a str,
+        columns: &'a str,
+        rows: &[R],
+        on_conflict: &'a str,
+    ) -> BulkWrite<'a> {
+        self.text.encode(rows);
+        let n_rows = rows.len();
+        Box::pin(async move {
+            if n_rows == 0 {
+                return Ok(());
+            }
+            upsert_encoded(&mut self.connection, &self.text, table, columns, n_rows, on_conflict).await
+        })
+    }
+}
+
+/// The `COPY` of rows encoded in `text`, `n_rows` of them.
+async fn copy_encoded(
+    connection: &mut PgConnection,
+    text: &CopyText,
+    table: &str,
+    columns: &str,
+    n_rows: usize,
+) -> Result<(), DbError> {
+    let mut copy = connection.copy_in_raw(&format!("COPY {table} ({columns}) FROM STDIN")).await?;
+    if let Err(error) = copy.send(text.as_bytes()).await {
+        // The connection is no longer usable for anything else until the COPY is ended.
+        let _ = copy.abort(format!("sending the rows failed: {error}")).await;
+        return Err(error.into());
+    }
+    let n_copied = copy.finish().await?;
+    if n_copied != n_rows as u64 {
+        return Err(DbError::Unavailable(format!("COPY into {table} wrote {n_copied} rows of {n_rows}")));
+    }
+    Ok(())
+}
+
+/// One statement on the connection, boxed for the reason [`BulkWrite`] is.
+fn execute<'a>(connection: &'a mut PgConnection, statement: &'a str) -> BulkWrite<'a> {
+    Box::pin(async move {
+        sqlx::query(statement).execute(connection).await?;
+        Ok(())
+    })
+}
+
+/// See [`BulkWriter::copy_upsert`].
+async fn upsert_encoded(
+    connection: &mut PgConnection,
+    text: &CopyText,
+    table: &str,
+    columns: &str,
+    n_rows: usize,
+    on_conflict: &str,
+) -> Result<(), DbError> {
+    let staging = format!("staging_{table}");
+    let statements =
+        [format!("CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table})"), format!("TRUNCATE {staging}")];
+    for statement in &statements {
+        execute(connection, statement).await?;
+    }
+    copy_encoded(connection, text, &staging, columns, n_rows).await?;
+    execute(connection, &format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}"))
+        .await?;
+    Ok(())
+}
+
+impl CopyText {
+    pub fn new() -> CopyText {
+        CopyText { bytes: Vec::new(), at_row_start: true }
+    }
+
+    pub fn text(&mut self, value: &str) {
+        self.separate();
+        let bytes = value.as_bytes();
+        if !bytes.iter().any(|byte| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r')) {
+            self.bytes.extend_from_slice(bytes);
+            return;
+        }
+        for &byte in bytes {
+            match byte {
+                b'\\' => self.bytes.extend_from_slice(b"\\\\"),
+                b'\t' => self.bytes.extend_from_slice(b"\\t"),
+                b'\n' => self.bytes.extend_from_slice(b"\\n"),
+                b'\r' => self.bytes.extend_from_slice(b"\\r"),
+                other => self.bytes.push(other),
+            }
+        }
+    }
+
+    pub fn optional_text(&mut self, value: Option<&str>) {
+        match value {
+            Some(value) => self.text(value),
+            None => self.null(),
+        }
+    }
+
+    pub fn integer(&mut self, value: i64) {
+        self.separate();
+        // Writing into a `Vec` cannot fail.
+        let _ = write!(self.bytes, "{value}");
+    }
+
+    pub fn optional_integer(&mut self, value: Option<i64>) {
+        match value {
+            Some(value) => self.integer(value),
+            None => self.null(),
+        }
+    }
+
+    pub fn null(&mut self) {
+        self.separate();
+        self.bytes.extend_from_slice(b"\\N");
+    }
+
+    pub fn end_row(&mut self) {
+        self.bytes.push(b'\n');
+        self.at_row_start = true;
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Replaces what the buffer holds with `rows`.
+    fn encode<R: CopyRow>(&mut self, rows: &[R]) {
+        self.bytes.clear();
+        self.at_row_start = true;
+        for row in rows {
+            row.write_fields(self);
+            self.end_row();
+        }
+    }
+
+    fn separate(&mut self) {
+        if !self.at_row_start {
+            self.bytes.push(b'\t');
+        }
+        self.at_row_start = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Row<'a>(&'a str, Option<&'a str>, i64, Option<i64>);
+
+    impl CopyRow for Row<'_> {
+        fn write_fields(&self, text: &mut CopyText) {
+            text.text(self.0);
+            text.optional_text(self.1);
+            text.integer(self.2);
+            text.optional_integer(self.3);
+        }
+    }
+
+    fn encode(rows: &[Row<'_>]) -> String {
+        let mut text = CopyText::new();
+        for row in rows {
+            row.write_fields(&mut text);
+            text.end_row();
+        }
+        String::from_utf8(text.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn fields_are_separated_by_tabs_and_rows_end_with_a_newline() {
+        let rows = [Row("Sở Khoa học", None, -7, Some(i64::MIN)), Row("", Some("x"), 0, None)];
+        assert_eq!(encode(&rows), "Sở Khoa học\t\\N\t-7\t-9223372036854775808\n\tx\t0\t\\N\n");
+    }
+
+    #[test]
+    fn backslashes_tabs_newlines_and_carriage_returns_are_escaped_and_the_rest_is_kept() {
+        let value = "a\\b\tc\nd\re \"quoted\" 'single' \\N \\. đã hoàn thành";
+        assert_eq!(
+            encode(&[Row(value, Some("\\"), 1, None)]),
+            "a\\\\b\\tc\\nd\\re \"quoted\" 'single' \\\\N \\\\. đã hoàn thành\t\\\\\t1\t\\N\n"
+        );
+    }
+}
