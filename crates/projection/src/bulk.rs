@@ -157,6 +157,13 @@ impl CopyText {
         }
     }
 
+    /// A text known to hold nothing to escape (digits, hex, hyphens).
+    pub fn plain(&mut self, value: &str) {
+        debug_assert!(!value.bytes().any(|byte| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r')), "{value:?}");
+        self.separate();
+        self.bytes.extend_from_slice(value.as_bytes());
+    }
+
     pub fn optional_text(&mut self, value: Option<&str>) {
         match value {
             Some(value) => self.text(value),

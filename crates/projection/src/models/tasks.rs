@@ -68,23 +68,24 @@ pub struct TaskRow {
     pub assigned_at: String,
 }
 
-/// One version of one report.
+/// One version of one report, borrowing its texts from the batch's events (a rebuild writes nearly one per event:
+/// each text copied is an allocation and a copy per event).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReportRow {
-    pub report_id: String,
+pub struct ReportRow<'e> {
+    pub report_id: ReportId,
     pub version_no: i64,
-    pub task_id: String,
+    pub task_id: &'e str,
     pub plan_id: String,
     pub as_of: String,
-    pub summary: String,
-    pub progress: Option<String>,
+    pub summary: &'e str,
+    pub progress: Option<&'static str>,
     pub recorded_at: String,
     pub position: i64,
     pub filed_position: i64,
-    pub actor_id: String,
-    pub actor_name: String,
-    pub actor_unit: String,
-    pub correction_reason: Option<String>,
+    pub actor_id: &'e str,
+    pub actor_name: &'e str,
+    pub actor_unit: &'e str,
+    pub correction_reason: Option<&'e str>,
 }
 
 /// A change of lifecycle or deadline, with its business date.
@@ -382,18 +383,18 @@ impl<'e> TaskFact<'e> {
     }
 }
 
-/// The rows a batch touches, in memory.
-struct Batch {
+/// The rows a batch touches, in memory; its new report rows borrow from the batch's events (`'e`).
+struct Batch<'e> {
     tasks: HashMap<String, HeldTask>,
     /// Reports whose rows exist or are being written.
     known_reports: KnownReports,
-    new_reports: Vec<ReportRow>,
+    new_reports: Vec<ReportRow<'e>>,
     new_changes: Vec<ChangeRow>,
     /// Tasks whose latest report must be recomputed from all current versions (after a correction).
     recompute_latest: Vec<String>,
 }
 
-impl Batch {
+impl<'e> Batch<'e> {
     /// Copies the held rows the batch touches and reads the others from the generation's tables; a task
     /// assigned in the batch needs no row.
     async fn load<P: StoredPayload>(
@@ -402,7 +403,7 @@ impl Batch {
         held: &HashMap<String, HeldTask>,
         reports: &KnownReports,
         facts: &[(&RecordedEvent<P>, TaskFact<'_>)],
-    ) -> Result<Batch, ApplyError> {
+    ) -> Result<Batch<'e>, ApplyError> {
         let mut tasks = HashMap::new();
         let mut seen = HashSet::new();
         let mut missing = Vec::new();
@@ -488,7 +489,7 @@ impl Batch {
         })
     }
 
-    fn apply<P>(&mut self, event: &RecordedEvent<P>, fact: &TaskFact<'_>) -> Result<(), ApplyError> {
+    fn apply<P>(&mut self, event: &'e RecordedEvent<P>, fact: &'e TaskFact<'_>) -> Result<(), ApplyError> {
         let position = event.global_position as i64;
         let poison = |reason: &str| ApplyError::Poison { position: event.global_position, reason: reason.to_owned() };
         if let Some(assigned) = fact.assigned() {
@@ -503,7 +504,7 @@ impl Batch {
         task.position = position;
         match fact {
             TaskFact::Reported(reported) => {
-                let row = report_row(event, task, reported.report_id.to_string(), 1, position, reported, None);
+                let row = report_row(event, task, 1, position, reported);
                 task.n_reports += 1;
                 if latest_beats(task, &row.as_of, position) {
                     set_latest(held, &row.as_of, position, reported);
@@ -516,9 +517,7 @@ impl Batch {
                     .known_reports
                     .get(&corrected.report_id)
                     .ok_or_else(|| poison("the corrected report does not exist"))?;
-                let reason = corrected.reason.as_deref().map(str::to_owned);
-                let report_id = corrected.report_id.to_string();
-                let row = report_row(event, task, report_id, last_version + 1, filed, corrected, reason);
+                let row = report_row(event, task, last_version + 1, filed, corrected);
                 // The latest report is the greatest (cut-off, filed position) among current versions. A correction
                 // that keeps or raises the latest report's cut-off, or lifts another report above it, settles it
                 // here; one that lowers the latest report's cut-off needs every current version: recomputed after
@@ -649,7 +648,7 @@ impl Batch {
 async fn insert_reports(
     transaction: &mut Transaction<'static, Any>,
     reports: &str,
-    rows: Vec<ReportRow>,
+    rows: Vec<ReportRow<'_>>,
 ) -> Result<(), ApplyError> {
     for chunk in chunks(rows, rows_per_statement(N_REPORT_COLUMNS)) {
         let sql =
@@ -657,7 +656,7 @@ async fn insert_reports(
         let mut query = sqlx::query(&sql);
         for report in chunk {
             query = query
-                .bind(report.report_id)
+                .bind(report.report_id.to_string())
                 .bind(report.version_no)
                 .bind(report.task_id)
                 .bind(report.plan_id)
@@ -806,23 +805,23 @@ impl CopyRow for TaskRow {
     }
 }
 
-impl CopyRow for ReportRow {
+impl CopyRow for ReportRow<'_> {
     /// In the order of [`REPORT_COLUMNS`].
     fn write_fields(&self, text: &mut CopyText) {
-        text.text(&self.report_id);
+        text.plain(self.report_id.0.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
         text.integer(self.version_no);
-        text.text(&self.task_id);
+        text.text(self.task_id);
         text.text(&self.plan_id);
         text.text(&self.as_of);
-        text.text(&self.summary);
-        text.optional_text(self.progress.as_deref());
+        text.text(self.summary);
+        text.optional_text(self.progress);
         text.text(&self.recorded_at);
         text.integer(self.position);
         text.integer(self.filed_position);
-        text.text(&self.actor_id);
-        text.text(&self.actor_name);
-        text.text(&self.actor_unit);
-        text.optional_text(self.correction_reason.as_deref());
+        text.text(self.actor_id);
+        text.text(self.actor_name);
+        text.text(self.actor_unit);
+        text.optional_text(self.correction_reason);
     }
 }
 
@@ -870,45 +869,56 @@ pub fn task_row(row: &sqlx::any::AnyRow) -> Result<TaskRow, sqlx::Error> {
     })
 }
 
-fn report_row<P>(
-    event: &RecordedEvent<P>,
+/// A report's row; a correction's reason is in `report` (and a filing has none).
+fn report_row<'e, P>(
+    event: &'e RecordedEvent<P>,
     task: &TaskRow,
-    report_id: String,
     version_no: i64,
     filed_position: i64,
-    report: &StoredReport<'_>,
-    correction_reason: Option<String>,
-) -> ReportRow {
+    report: &'e StoredReport<'_>,
+) -> ReportRow<'e> {
     ReportRow {
-        report_id,
+        report_id: report.report_id,
         version_no,
-        task_id: task.task_id.clone(),
+        task_id: task_id_of(event),
         plan_id: task.plan_id.clone(),
         as_of: report.as_of.to_string(),
-        summary: report.summary.clone().into_owned(),
-        progress: report.progress.map(|progress| Progress::from(progress).as_str().to_owned()),
+        summary: &report.summary,
+        progress: report.progress.map(|progress| Progress::from(progress).as_str()),
         recorded_at: format_recorded_at(event.recorded_at),
         position: event.global_position as i64,
         filed_position,
-        actor_id: event.actor.id.clone(),
-        actor_name: event.actor.name.clone(),
-        actor_unit: event.actor.unit.clone(),
-        correction_reason,
+        actor_id: &event.actor.id,
+        actor_name: &event.actor.name,
+        actor_unit: &event.actor.unit,
+        correction_reason: report.reason.as_deref(),
     }
 }
 
 /// The latest report's progress as stored on the task: a report that stated none says `none`.
 const NO_PROGRESS: &str = "none";
 
-/// Makes a report (its current version, its filing position) the task's latest.
+/// Makes a report (its current version, its filing position) the task's latest. The texts are copied into the
+/// strings the task holds already (a task's latest report changes with nearly every report on it).
 fn set_latest(held: &mut HeldTask, as_of: &str, filed: i64, report: &StoredReport<'_>) {
     let task = &mut held.row;
-    task.last_report_as_of = Some(as_of.to_owned());
+    replace_text(&mut task.last_report_as_of, as_of);
     task.last_report_filed = Some(filed);
-    task.last_report_progress =
-        Some(report.progress.map_or(NO_PROGRESS, |progress| Progress::from(progress).as_str()).to_owned());
-    held.latest_summary = Some(report.summary.clone().into_owned());
+    let progress = report.progress.map_or(NO_PROGRESS, |progress| Progress::from(progress).as_str());
+    replace_text(&mut task.last_report_progress, progress);
+    replace_text(&mut held.latest_summary, &report.summary);
     held.search_pending = true;
+}
+
+/// Sets `slot` to `value`, reusing the string it holds.
+fn replace_text(slot: &mut Option<String>, value: &str) {
+    match slot {
+        Some(text) => {
+            text.clear();
+            text.push_str(value);
+        }
+        None => *slot = Some(value.to_owned()),
+    }
 }
 
 /// Whether a report (cut-off, filed position) is later than the task's latest so far.
