@@ -3,24 +3,36 @@
 //! every value is bound through sqlx's `Any` arguments.
 //!
 //! A `COPY` commits on its own, outside the batch's transaction: only a generation that nothing reads yet may be
-//! written so (`rebuild`), and the rebuild switches to it only after every `COPY` has returned. A rebuild that
-//! stops half-way leaves rows in tables that stay invisible and are dropped when the next rebuild starts. SQLite
-//! has no `COPY`: its rebuilds keep the `INSERT` path (`ReadDb::bulk_writer` answers `None`).
+//! written so (`rebuild`), and the rebuild switches to it only after every `COPY` has committed. One write is in
+//! flight at a time, while the caller applies the next batch ([`BulkWriter::start`]); whoever reads the
+//! generation's tables waits for it first ([`BulkWriter::wait`]). A rebuild that stops half-way leaves rows in
+//! tables that stay invisible and are dropped when the next rebuild starts. SQLite has no `COPY`: its rebuilds
+//! keep the `INSERT` path (`ReadDb::bulk_writer` answers `None`).
 
 use std::future::Future;
 use std::io::Write as _;
 use std::pin::Pin;
+use std::str::FromStr;
 
-use sqlx::postgres::PgConnection;
-use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::ConnectOptions;
+use tokio::task::JoinHandle;
 
 use crate::db::DbError;
 
-/// A connection that writes rows with `COPY`, and the buffer it encodes them into (kept between calls, so that
-/// its memory is reused).
+/// A connection that writes rows with `COPY`, one write in flight at most.
 pub struct BulkWriter {
-    connection: PgConnection,
+    /// The connection while no write is in flight; `None` while one is, or after one failed.
+    connection: Option<PgConnection>,
+    in_flight: Option<JoinHandle<Result<PgConnection, DbError>>>,
+}
+
+/// Rows of one table, encoded for `COPY`.
+pub struct CopyJob {
+    table: String,
+    columns: &'static str,
     text: CopyText,
+    n_rows: usize,
 }
 
 /// A write of [`BulkWriter`], once the rows are encoded: boxed, because sqlx's executors inside the generic async
@@ -43,45 +55,84 @@ pub struct CopyText {
 }
 
 impl BulkWriter {
-    /// Opens a connection of its own on the PostgreSQL database at `url`.
+    /// Opens a connection of its own on the PostgreSQL database at `url`, whose commits do not wait for the disk
+    /// (`synchronous_commit = off`): what it writes is read by nobody until the rebuild switches, and the switch's
+    /// own commit, which waits, makes every earlier commit durable with it.
     pub async fn connect(url: &str) -> Result<BulkWriter, DbError> {
-        let connection = PgConnection::connect(url)
-            .await
-            .map_err(|error| DbError::Unavailable(format!("the bulk-write connection: {error}")))?;
-        Ok(BulkWriter { connection, text: CopyText::new() })
+        let unavailable = |error: sqlx::Error| DbError::Unavailable(format!("the bulk-write connection: {error}"));
+        let options = PgConnectOptions::from_str(url).map_err(unavailable)?.options([("synchronous_commit", "off")]);
+        let connection = options.connect().await.map_err(unavailable)?;
+        Ok(BulkWriter { connection: Some(connection), in_flight: None })
     }
 
-    /// Writes `rows` into `table` (`columns` in the order of [`CopyRow::write_fields`]) with one `COPY`, which has
-    /// committed when this returns.
-    pub fn copy<'a, R: CopyRow>(&'a mut self, table: &'a str, columns: &'a str, rows: &[R]) -> BulkWrite<'a> {
-        self.text.encode(rows);
-        let n_rows = rows.len();
-        Box::pin(async move {
-            if n_rows == 0 {
-                return Ok(());
+    /// Starts writing `jobs`, one `COPY` each, in order, after the write in flight; answers once they are under
+    /// way. They have committed when [`BulkWriter::wait`] returns; an error shows there.
+    pub async fn start(&mut self, jobs: Vec<CopyJob>) -> Result<(), DbError> {
+        self.wait().await?;
+        let jobs: Vec<CopyJob> = jobs.into_iter().filter(|job| job.n_rows > 0).collect();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.take_connection()?;
+        self.in_flight = Some(tokio::spawn(async move {
+            for job in &jobs {
+                copy_encoded(&mut connection, &job.text, &job.table, job.columns, job.n_rows).await?;
             }
-            copy_encoded(&mut self.connection, &self.text, table, columns, n_rows).await
-        })
+            Ok(connection)
+        }));
+        Ok(())
     }
 
-    /// Writes `rows` into `table` where some may exist already: copied into a temporary table of this connection,
-    /// then inserted from it with `on_conflict` (`ON CONFLICT (…) DO UPDATE …`, naming the new row `excluded`).
+    /// Waits until the write in flight, if any, has committed.
+    pub async fn wait(&mut self) -> Result<(), DbError> {
+        if let Some(in_flight) = self.in_flight.take() {
+            let finished =
+                in_flight.await.map_err(|error| DbError::Unavailable(format!("the bulk write stopped: {error}")))?;
+            self.connection = Some(finished?);
+        }
+        Ok(())
+    }
+
+    /// Writes `rows` into `table` where some may exist already, after the write in flight: copied into a
+    /// temporary table of this connection, then inserted from it with `on_conflict` (`ON CONFLICT (…) DO UPDATE …`,
+    /// naming the new row `excluded`). Committed when this returns.
     pub fn copy_upsert<'a, R: CopyRow>(
         &'a mut self,
         table: &'a str,
-        columns: &'a str,
+        columns: &'static str,
         rows: &[R],
         on_conflict: &'a str,
     ) -> BulkWrite<'a> {
-        self.text.encode(rows);
-        let n_rows = rows.len();
+        let job = CopyJob::encode(format!("staging_{table}"), columns, rows);
         Box::pin(async move {
-            if n_rows == 0 {
+            self.wait().await?;
+            if job.n_rows == 0 {
                 return Ok(());
             }
-            upsert_encoded(&mut self.connection, &self.text, table, columns, n_rows, on_conflict).await
+            let connection = self.connection.as_mut().ok_or_else(lost)?;
+            upsert_encoded(connection, &job, table, on_conflict).await
         })
     }
+
+    fn take_connection(&mut self) -> Result<PgConnection, DbError> {
+        self.connection.take().ok_or_else(lost)
+    }
+}
+
+impl CopyJob {
+    /// `rows` of `table`, `columns` in the order of [`CopyRow::write_fields`].
+    pub fn encode<R: CopyRow>(table: String, columns: &'static str, rows: &[R]) -> CopyJob {
+        let mut text = CopyText::new();
+        for row in rows {
+            row.write_fields(&mut text);
+            text.end_row();
+        }
+        CopyJob { table, columns, text, n_rows: rows.len() }
+    }
+}
+
+fn lost() -> DbError {
+    DbError::Unavailable("the bulk-write connection was lost with an earlier write".to_owned())
 }
 
 /// The `COPY` of rows encoded in `text`, `n_rows` of them.
@@ -113,22 +164,20 @@ fn execute<'a>(connection: &'a mut PgConnection, statement: &'a str) -> BulkWrit
     })
 }
 
-/// See [`BulkWriter::copy_upsert`].
+/// See [`BulkWriter::copy_upsert`]; `job` is encoded for the staging table.
 async fn upsert_encoded(
     connection: &mut PgConnection,
-    text: &CopyText,
+    job: &CopyJob,
     table: &str,
-    columns: &str,
-    n_rows: usize,
     on_conflict: &str,
 ) -> Result<(), DbError> {
-    let staging = format!("staging_{table}");
+    let (staging, columns) = (&job.table, job.columns);
     let statements =
         [format!("CREATE TEMPORARY TABLE IF NOT EXISTS {staging} (LIKE {table})"), format!("TRUNCATE {staging}")];
     for statement in &statements {
         execute(connection, statement).await?;
     }
-    copy_encoded(connection, text, &staging, columns, n_rows).await?;
+    copy_encoded(connection, &job.text, staging, columns, job.n_rows).await?;
     execute(connection, &format!("INSERT INTO {table} ({columns}) SELECT {columns} FROM {staging} {on_conflict}"))
         .await?;
     Ok(())
@@ -196,16 +245,6 @@ impl CopyText {
 
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
-    }
-
-    /// Replaces what the buffer holds with `rows`.
-    fn encode<R: CopyRow>(&mut self, rows: &[R]) {
-        self.bytes.clear();
-        self.at_row_start = true;
-        for row in rows {
-            row.write_fields(self);
-            self.end_row();
-        }
     }
 
     fn separate(&mut self) {

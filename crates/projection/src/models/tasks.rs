@@ -25,7 +25,7 @@ use sqlx::{Any, Row, Transaction};
 use time::Date;
 
 use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session, StoredPayload};
-use crate::bulk::{BulkWriter, CopyRow, CopyText};
+use crate::bulk::{BulkWriter, CopyJob, CopyRow, CopyText};
 use crate::db::{placeholders, rows_per_statement, table, values_rows, DbError};
 
 pub const NAME: &str = "tasks";
@@ -261,7 +261,14 @@ impl TasksSession {
         }
         // The batch works on copies of the held rows, kept only once it succeeded: a failed batch leaves the
         // session as it was.
-        let mut batch = Batch::load(transaction, self.generation, &self.held, &self.reports, &facts).await?;
+        let (mut batch, unread) = Batch::from_memory(&self.held, &self.reports, &facts);
+        if !unread.is_empty() {
+            // What is read must include what the bulk write in flight brings.
+            if let Some(bulk) = &mut self.bulk {
+                bulk.wait().await?;
+            }
+            batch.read(transaction, self.generation, unread).await?;
+        }
         for (event, fact) in &facts {
             batch.apply(event, fact)?;
         }
@@ -270,8 +277,15 @@ impl TasksSession {
         let (reports_table, changes_table) = (table("reports", self.generation), table("changes", self.generation));
         match &mut self.bulk {
             Some(bulk) => {
-                bulk.copy(&reports_table, REPORT_COLUMNS, &new_reports).await?;
-                bulk.copy(&changes_table, CHANGE_COLUMNS, &new_changes).await?;
+                let jobs = vec![
+                    CopyJob::encode(reports_table, REPORT_COLUMNS, &new_reports),
+                    CopyJob::encode(changes_table, CHANGE_COLUMNS, &new_changes),
+                ];
+                bulk.start(jobs).await?;
+                if !batch.recompute_latest.is_empty() {
+                    // Recomputing reads every current version of a report, this batch's included.
+                    bulk.wait().await?;
+                }
             }
             None => {
                 insert_reports(transaction, &reports_table, new_reports).await?;
@@ -306,6 +320,7 @@ impl TasksSession {
             .collect();
         dirty.sort_by(|a, b| a.task_id.cmp(&b.task_id));
         match &mut self.bulk {
+            // Written after the rows in flight, and committed when this returns (as a flush promises).
             Some(bulk) => {
                 let tasks = table("tasks", self.generation);
                 bulk.copy_upsert(&tasks, TASK_COLUMNS, &dirty, TASK_UPSERT).await?;
@@ -383,6 +398,19 @@ impl<'e> TaskFact<'e> {
     }
 }
 
+/// What a batch needs from the generation's tables: task rows and corrected reports the session does not hold.
+#[derive(Debug, Default)]
+struct Unread {
+    task_ids: Vec<String>,
+    report_ids: Vec<String>,
+}
+
+impl Unread {
+    fn is_empty(&self) -> bool {
+        self.task_ids.is_empty() && self.report_ids.is_empty()
+    }
+}
+
 /// The rows a batch touches, in memory; its new report rows borrow from the batch's events (`'e`).
 struct Batch<'e> {
     tasks: HashMap<String, HeldTask>,
@@ -395,18 +423,16 @@ struct Batch<'e> {
 }
 
 impl<'e> Batch<'e> {
-    /// Copies the held rows the batch touches and reads the others from the generation's tables; a task
-    /// assigned in the batch needs no row.
-    async fn load<P: StoredPayload>(
-        transaction: &mut Transaction<'static, Any>,
-        generation: i64,
+    /// Copies the held rows the batch touches and the reports it corrects that the session knows; answers what
+    /// is to be read from the generation's tables ([`Batch::read`]). A task assigned in the batch needs no row.
+    fn from_memory<P>(
         held: &HashMap<String, HeldTask>,
         reports: &KnownReports,
         facts: &[(&RecordedEvent<P>, TaskFact<'_>)],
-    ) -> Result<Batch<'e>, ApplyError> {
+    ) -> (Batch<'e>, Unread) {
         let mut tasks = HashMap::new();
         let mut seen = HashSet::new();
-        let mut missing = Vec::new();
+        let mut unread = Unread::default();
         for (event, fact) in facts {
             let task_id = task_id_of(event);
             if !seen.insert(task_id) || fact.assigned().is_some() {
@@ -416,29 +442,11 @@ impl<'e> Batch<'e> {
                 Some(task) => {
                     tasks.insert(task_id.to_owned(), task.clone());
                 }
-                None => missing.push(task_id),
+                None => unread.task_ids.push(task_id.to_owned()),
             }
         }
-        for chunk in missing.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {TASK_COLUMNS} FROM {} WHERE task_id IN ({})",
-                table("tasks", generation),
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for task_id in chunk {
-                query = query.bind(task_id.to_string());
-            }
-            for row in query.fetch_all(&mut **transaction).await? {
-                let row = task_row(&row)?;
-                tasks.insert(
-                    row.task_id.clone(),
-                    HeldTask { row, dirty: false, search_pending: false, latest_summary: None },
-                );
-            }
-        }
-        // Reports corrected in this batch but filed before it: their last version and filing, in a few statements.
-        // A report filed in the batch is known from its filing when its correction comes.
+        // Reports corrected in this batch but filed before it. A report filed in the batch is known from its
+        // filing when its correction comes.
         let filed_here: HashSet<ReportId> = facts
             .iter()
             .filter_map(|(_, fact)| match fact {
@@ -447,7 +455,6 @@ impl<'e> Batch<'e> {
             })
             .collect();
         let mut known_reports = HashMap::new();
-        let mut corrected: Vec<String> = Vec::new();
         for (_, fact) in facts {
             let TaskFact::Corrected(StoredReport { report_id, .. }) = fact else { continue };
             if filed_here.contains(report_id) {
@@ -457,12 +464,48 @@ impl<'e> Batch<'e> {
                 Some(known) => {
                     known_reports.insert(*report_id, *known);
                 }
-                None => corrected.push(report_id.to_string()),
+                None => unread.report_ids.push(report_id.to_string()),
             }
         }
-        corrected.sort();
-        corrected.dedup();
-        for chunk in corrected.chunks(IDS_PER_STATEMENT) {
+        unread.report_ids.sort();
+        unread.report_ids.dedup();
+        let batch = Batch {
+            tasks,
+            known_reports,
+            new_reports: Vec::new(),
+            new_changes: Vec::new(),
+            recompute_latest: Vec::new(),
+        };
+        (batch, unread)
+    }
+
+    /// Reads the task rows and the corrected reports' last version and filing that the session does not hold, in
+    /// a few statements.
+    async fn read(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        generation: i64,
+        unread: Unread,
+    ) -> Result<(), ApplyError> {
+        for chunk in unread.task_ids.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {TASK_COLUMNS} FROM {} WHERE task_id IN ({})",
+                table("tasks", generation),
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for task_id in chunk {
+                query = query.bind(task_id.as_str());
+            }
+            for row in query.fetch_all(&mut **transaction).await? {
+                let row = task_row(&row)?;
+                self.tasks.insert(
+                    row.task_id.clone(),
+                    HeldTask { row, dirty: false, search_pending: false, latest_summary: None },
+                );
+            }
+        }
+        for chunk in unread.report_ids.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT report_id, max(version_no), min(filed_position) FROM {} WHERE report_id IN ({}) \
                  GROUP BY report_id",
@@ -471,22 +514,16 @@ impl<'e> Batch<'e> {
             );
             let mut query = sqlx::query(&sql);
             for report_id in chunk {
-                query = query.bind(report_id.clone());
+                query = query.bind(report_id.as_str());
             }
             for row in query.fetch_all(&mut **transaction).await? {
                 let report_id: String = row.try_get(0)?;
                 let report_id = uuid::Uuid::parse_str(&report_id)
                     .map_err(|error| DbError::Unavailable(format!("stored report id {report_id:?}: {error}")))?;
-                known_reports.insert(ReportId(report_id), (row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?));
+                self.known_reports.insert(ReportId(report_id), (row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?));
             }
         }
-        Ok(Batch {
-            tasks,
-            known_reports,
-            new_reports: Vec::new(),
-            new_changes: Vec::new(),
-            recompute_latest: Vec::new(),
-        })
+        Ok(())
     }
 
     fn apply<P>(&mut self, event: &'e RecordedEvent<P>, fact: &'e TaskFact<'_>) -> Result<(), ApplyError> {
