@@ -191,7 +191,10 @@ impl CopyText {
     pub fn text(&mut self, value: &str) {
         self.separate();
         let bytes = value.as_bytes();
-        if !bytes.iter().any(|byte| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r')) {
+        // Whether any byte may need escaping, without stopping early (so that the loop runs over whole vectors):
+        // nearly every value needs none.
+        let suspect = bytes.iter().fold(false, |suspect, &byte| suspect | (byte < 0x20) | (byte == b'\\'));
+        if !suspect {
             self.bytes.extend_from_slice(bytes);
             return;
         }
@@ -286,11 +289,11 @@ mod tests {
     }
 
     #[test]
-    fn backslashes_tabs_newlines_and_carriage_returns_are_escaped_and_the_rest_is_kept() {
-        let value = "a\\b\tc\nd\re \"quoted\" 'single' \\N \\. đã hoàn thành";
+    fn backslashes_tabs_newlines_and_carriage_returns_are_escaped_and_the_rest_is_kept_as_it_is() {
+        let value = "a\\b\tc\nd\re \"quoted\" 'single' \\N \\. \u{7}đã hoàn thành";
         assert_eq!(
             encode(&[Row(value, Some("\\"), 1, None)]),
-            "a\\\\b\\tc\\nd\\re \"quoted\" 'single' \\\\N \\\\. đã hoàn thành\t\\\\\t1\t\\N\n"
+            "a\\\\b\\tc\\nd\\re \"quoted\" 'single' \\\\N \\\\. \u{7}đã hoàn thành\t\\\\\t1\t\\N\n"
         );
     }
 }
