@@ -1,5 +1,5 @@
 //! One process of taskledger: opens the event store, the read database and the bus, and runs the services it is
-//! asked to run — the command service, the projection service, the notification service, or all of them (embedded
+//! asked to run — the command service, the projection service, the notification service, any set of them, or all of them (embedded
 //! mode) — behind one HTTP listener, until it is told to stop. The `taskledger` binary only parses flags and calls [`start`].
 
 use std::net::SocketAddr;
@@ -24,17 +24,80 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 
-/// Which services this process runs.
+/// One service a process may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Services {
-    /// Everything in one process (`taskledger serve`).
-    All,
-    /// The command service and the relay (`taskledger command-service`).
+pub enum Service {
+    /// The command service, its relay to the bus and the transparency log (`taskledger command-service`).
     Command,
     /// The projection service (`taskledger projection-service`).
     Projection,
     /// The notification service (`taskledger notification-service`): reminders and the in-app feed.
     Notification,
+}
+
+/// The services a process runs: any set of them. `taskledger serve` runs [`Services::ALL`]; each
+/// `taskledger <name>-service` runs one ([`Services::only`]); a benchmark may run a few.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Services {
+    command: bool,
+    projection: bool,
+    notification: bool,
+}
+
+impl Service {
+    pub const EVERY: [Service; 3] = [Service::Command, Service::Projection, Service::Notification];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Command => "command",
+            Service::Projection => "projection",
+            Service::Notification => "notification",
+        }
+    }
+}
+
+impl Services {
+    /// Every service in one process: embedded mode.
+    pub const ALL: Services = Services { command: true, projection: true, notification: true };
+    pub const NONE: Services = Services { command: false, projection: false, notification: false };
+
+    pub const fn only(service: Service) -> Services {
+        Services::NONE.with(service)
+    }
+
+    /// These services and `service`.
+    pub const fn with(self, service: Service) -> Services {
+        match service {
+            Service::Command => Services { command: true, ..self },
+            Service::Projection => Services { projection: true, ..self },
+            Service::Notification => Services { notification: true, ..self },
+        }
+    }
+
+    pub const fn contains(self, service: Service) -> bool {
+        match service {
+            Service::Command => self.command,
+            Service::Projection => self.projection,
+            Service::Notification => self.notification,
+        }
+    }
+
+    /// The names of the services, `+`-separated: `command+projection`.
+    pub fn names(self) -> String {
+        let names: Vec<&str> =
+            Service::EVERY.into_iter().filter(|service| self.contains(*service)).map(Service::name).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join("+")
+        }
+    }
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.names())
+    }
 }
 
 /// Where things are and how to reach them. The URLs may hold passwords: `Debug` hides them.
@@ -197,7 +260,7 @@ pub fn token_key(data_dir: &std::path::Path) -> anyhow::Result<auth::TokenKey> {
 
 /// Starts the services and the HTTP listener.
 pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<Node> {
-    let run_notification = matches!(services, Services::All | Services::Notification);
+    let run_notification = services.contains(Service::Notification);
     // A bad rule file or holiday calendar stops start-up before anything is opened, naming the line.
     let notification_setup = if run_notification {
         let (rules, calendar) = notification::service::load_configuration(config.notification_config.as_deref())
@@ -219,8 +282,8 @@ pub async fn start(config: &NodeConfig, services: Services) -> anyhow::Result<No
     let mut checks: Vec<Arc<dyn ReadinessCheck>> =
         vec![Arc::new(StoreReadiness(store.clone())), Arc::new(BusReadiness(bus.clone()))];
 
-    let run_command = matches!(services, Services::All | Services::Command);
-    let run_projection = matches!(services, Services::All | Services::Projection);
+    let run_command = services.contains(Service::Command);
+    let run_projection = services.contains(Service::Projection);
 
     let mut command = None;
     if run_command {
@@ -366,5 +429,28 @@ impl ReadinessCheck for NotificationReadiness {
 
     async fn check(&self) -> Result<String, String> {
         self.0.readiness().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_are_a_set() {
+        let benchmark_node = Services::only(Service::Command).with(Service::Projection);
+        assert!(benchmark_node.contains(Service::Command));
+        assert!(benchmark_node.contains(Service::Projection));
+        assert!(!benchmark_node.contains(Service::Notification));
+        assert_eq!(benchmark_node.names(), "command+projection");
+        assert_eq!(format!("{benchmark_node:?}"), "command+projection");
+        assert_eq!(Services::ALL.names(), "command+projection+notification");
+        assert_eq!(Services::NONE.names(), "none");
+        let all = Service::EVERY.into_iter().fold(Services::NONE, Services::with);
+        assert_eq!(all, Services::ALL);
+        for service in Service::EVERY {
+            let only = Services::only(service);
+            assert!(Service::EVERY.into_iter().all(|other| only.contains(other) == (other == service)));
+        }
     }
 }

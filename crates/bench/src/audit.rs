@@ -219,7 +219,7 @@ impl Node<'_> {
         std::fs::write(&key_file, self.log_key.to_text()).context("cannot write the log key")?;
         let token_key = config.token_key()?;
         eprintln!("starting a node (its read models replay the ledger first; not timed)…");
-        let node = app::start(&config, app::Services::All).await.context("cannot start the node")?;
+        let node = app::start(&config, app::Services::ALL).await.context("cannot start the node")?;
         let base_url = format!("http://{}", node.address);
         let measured = async {
             settle(self.raw_pool).await?;

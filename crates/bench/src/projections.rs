@@ -4,9 +4,10 @@
 //!    of 500 tasks and indicators, 20 reports each, corrections, extensions, completions, decided by the domain
 //!    and appended in large requests), then `projection::rebuild::rebuild` of the tasks and the plans models over
 //!    all of it, in events per second, beside a plain `SELECT` of every column of every event (`replay`).
-//! 2. **Lag**: a whole node (`app::start`) on that database and NATS, commands over HTTP at a steady rate, the
-//!    time from each command's `201` until the tasks model has applied it, beside a JetStream publish → consume
-//!    round trip of an event envelope at the same rate (`lag`).
+//! 2. **Lag**: a node (`app::start`) running the command and projection services ([`NODE_SERVICES`]) on that
+//!    database and NATS, commands over HTTP at a steady rate, the time from each command's `201` until the tasks
+//!    model has applied it, beside a JetStream publish → consume round trip of an event envelope at the same rate
+//!    (`lag`).
 //! 3. **Appendix**: `GET /v1/plans/{id}/appendix` of a 500-node plan with 20 reports per node, beside a plain
 //!    `SELECT` of that plan's report rows (`appendix`).
 //!
@@ -40,6 +41,11 @@ use crate::scratch::Scratch;
 pub use appendix::AppendixRun;
 pub use lag::{BusRoundTrip, LagRun};
 pub use replay::{RawScan, Rebuild, RebuildParts};
+
+/// The services of the node under load in phases 2 and 3: the command service (with its relay) and the projection
+/// service, as a cluster deploys them; the notification service, which derives reminders from every event, runs in
+/// a process of its own there and is left out here.
+pub const NODE_SERVICES: app::Services = app::Services::only(app::Service::Command).with(app::Service::Projection);
 
 /// The NATS server the benchmark uses by default.
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
@@ -321,7 +327,7 @@ impl Phases<'_> {
         config.nats_stream = node_stream.stream_name.clone();
         config.nats_subject_prefix = node_stream.subject_prefix.clone();
         let token_key = config.token_key()?;
-        let node = app::start(&config, app::Services::All).await.context("cannot start the node")?;
+        let node = app::start(&config, NODE_SERVICES).await.context("cannot start the node")?;
         let base_url = format!("http://{}", node.address);
         let measured = async {
             let projectors = &node.projection.as_ref().context("the node runs no projection service")?.projectors;

@@ -7,10 +7,13 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::bulk::BulkWriter;
 
 /// Which engine the read database is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +37,9 @@ pub enum DbError {
 pub struct ReadDb {
     pool: AnyPool,
     dialect: Dialect,
+    /// Where the database is, for the bulk-write connection of a rebuild on PostgreSQL (never printed: it may
+    /// hold a password).
+    url: Arc<str>,
 }
 
 impl ReadDb {
@@ -66,7 +72,7 @@ impl ReadDb {
             .connect_with(options)
             .await
             .map_err(|error| DbError::Unavailable(error.to_string()))?;
-        let db = ReadDb { pool, dialect };
+        let db = ReadDb { pool, dialect, url: Arc::from(url) };
         db.create_bookkeeping().await?;
         Ok(db)
     }
@@ -77,6 +83,14 @@ impl ReadDb {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// A connection of its own that writes rows with `COPY` (see [`BulkWriter`]), on PostgreSQL; SQLite has none.
+    pub async fn bulk_writer(&self) -> Result<Option<BulkWriter>, DbError> {
+        match self.dialect {
+            Dialect::Postgres => Ok(Some(BulkWriter::connect(&self.url).await?)),
+            Dialect::Sqlite => Ok(None),
+        }
     }
 
     /// Starts a write transaction that holds the write lock from its first statement (SQLite `BEGIN IMMEDIATE`),

@@ -4,8 +4,9 @@
 //! `runtime` applies events exactly once per read model (the checkpoint is updated in the same transaction as the
 //! rows), fetching from the store whatever the bus did not deliver; `models` holds the read models; `queries` and
 //! `routes` answer HTTP; `rebuild` replays the store into a fresh generation of tables and switches to it
-//! atomically while the old one keeps serving.
+//! atomically while the old one keeps serving (on PostgreSQL writing the new rows with `COPY`, `bulk`).
 
+pub mod bulk;
 pub mod db;
 pub mod models;
 pub mod openapi;

@@ -10,6 +10,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, 
 use serde::{Deserialize, Deserializer};
 use sqlx::{Any, Transaction};
 
+use crate::bulk::BulkWriter;
 use crate::db::DbError;
 
 /// A read model: tables built from events, in generations.
@@ -26,6 +27,14 @@ pub trait ReadModel: Send + Sync + 'static {
 
     /// A session that applies batches of events, in position order, to one generation (see [`Session`]).
     fn session(&self, generation: i64) -> Box<dyn Session>;
+
+    /// A session of a rebuild, which may write the rows new to `generation` through `bulk` (`COPY`, committed
+    /// apart from the caller's transactions: only a generation nothing reads yet may be written so). By default
+    /// the model's ordinary session, which writes everything in the caller's transactions.
+    fn rebuild_session(&self, generation: i64, bulk: BulkWriter) -> Box<dyn Session> {
+        drop(bulk);
+        self.session(generation)
+    }
 
     /// Applies events, in position order, inside the caller's transaction, and writes every row they change
     /// before returning: a session of one batch. Events the model does not use are skipped. A `Poison` error

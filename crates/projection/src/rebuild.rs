@@ -55,8 +55,15 @@ pub async fn rebuild(
     // Off the lock: this task reads the store a batch ahead while a task of its own applies the batch before,
     // each batch in a transaction of its own, through one session of the model (which may hold rows in memory
     // until the end: nothing reads this generation yet).
+    // On PostgreSQL the session writes the rows new to the generation with `COPY` on a connection of its own,
+    // each committed when the batch is written; nothing reads the generation until the switch below, which comes
+    // after the last of them.
+    let session = match db.bulk_writer().await? {
+        Some(bulk) => model.rebuild_session(next, bulk),
+        None => model.session(next),
+    };
     let (batches, received) = mpsc::channel::<Vec<StoredText>>(1);
-    let applier = tokio::spawn(apply_batches(db.clone(), model.name(), model.session(next), received));
+    let applier = tokio::spawn(apply_batches(db.clone(), model.name(), session, received));
     let mut position = 0;
     let read = async {
         loop {
@@ -78,6 +85,11 @@ pub async fn rebuild(
     }
     let (mut session, mut counts) =
         applier.await.map_err(|error| DbError::Unavailable(format!("the rebuild's applier stopped: {error}")))??;
+    // The rows held in memory go in before the indexes are built and before the lock is taken, so that the lock
+    // covers only the tail.
+    let mut transaction = db.begin_write().await?;
+    session.flush(&mut transaction).await.map_err(apply_error)?;
+    transaction.commit().await?;
     for statement in create_indexes {
         sqlx::query(&statement).execute(db.pool()).await?;
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use app::Services;
+use app::{Service, Services};
 
 use crate::config::LogFormat;
 
@@ -388,10 +388,10 @@ pub enum BenchBackend {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.action {
-        Action::Serve(args) => crate::serve::run(args, Services::All).await,
-        Action::CommandService(args) => crate::serve::run(args, Services::Command).await,
-        Action::ProjectionService(args) => crate::serve::run(args, Services::Projection).await,
-        Action::NotificationService(args) => crate::serve::run(args, Services::Notification).await,
+        Action::Serve(args) => crate::serve::run(args, Services::ALL).await,
+        Action::CommandService(args) => crate::serve::run(args, Services::only(Service::Command)).await,
+        Action::ProjectionService(args) => crate::serve::run(args, Services::only(Service::Projection)).await,
+        Action::NotificationService(args) => crate::serve::run(args, Services::only(Service::Notification)).await,
         Action::Notifications(NotificationsArgs { action }) => crate::notifications::run(action).await,
         Action::Projections(ProjectionsArgs { action: ProjectionsAction::Rebuild(args) }) => {
             crate::rebuild::run(args).await

@@ -41,7 +41,7 @@ impl TestNode {
             config.nats_subject_prefix = format!("{namespace}.events");
             database = Some(created);
         }
-        let node = app::start(&config, Services::All).await.unwrap_or_else(|error| {
+        let node = app::start(&config, Services::ALL).await.unwrap_or_else(|error| {
             panic!(
                 "the node did not start: {error:#}\nThese tests need PostgreSQL on 127.0.0.1:5432 and NATS with JetStream on \
                  127.0.0.1:4222 (see .ci/run for how to start them)."

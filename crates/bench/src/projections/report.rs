@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::{
-    Latency, ProjectionsReport, TargetCheck, ACHIEVED_RATE_SHARE, APPENDIX_P95_TARGET, LAG_P99_TARGET,
+    Latency, ProjectionsReport, TargetCheck, ACHIEVED_RATE_SHARE, APPENDIX_P95_TARGET, LAG_P99_TARGET, NODE_SERVICES,
     REPLAY_TARGET_PER_SECOND,
 };
 
@@ -64,7 +64,12 @@ pub(crate) fn render(report: &ProjectionsReport) -> String {
     let _ = writeln!(text);
     let _ = writeln!(
         text,
-        "2. projection lag: {:.0} commands/s offered (progress reports on {} tasks), {:.1}/s answered 201 in the \
+        "2. projection lag, node running the {} services (the notification service runs apart, as in a cluster):",
+        NODE_SERVICES.names()
+    );
+    let _ = writeln!(
+        text,
+        "   {:.0} commands/s offered (progress reports on {} tasks), {:.1}/s answered 201 in the \
          measured window, {} measured, {} errors",
         lag.offered_rate,
         thousands(lag.n_tasks as u64),

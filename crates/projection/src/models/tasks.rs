@@ -25,6 +25,7 @@ use sqlx::{Any, Row, Transaction};
 use time::Date;
 
 use super::{aggregate_of, decode, json_text, ApplyError, ReadModel, Session, StoredPayload};
+use crate::bulk::{BulkWriter, CopyJob, CopyRow, CopyText};
 use crate::db::{placeholders, rows_per_statement, table, values_rows, DbError};
 
 pub const NAME: &str = "tasks";
@@ -67,23 +68,24 @@ pub struct TaskRow {
     pub assigned_at: String,
 }
 
-/// One version of one report.
+/// One version of one report, borrowing its texts from the batch's events (a rebuild writes nearly one per event:
+/// each text copied is an allocation and a copy per event).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReportRow {
-    pub report_id: String,
+pub struct ReportRow<'e> {
+    pub report_id: ReportId,
     pub version_no: i64,
-    pub task_id: String,
+    pub task_id: &'e str,
     pub plan_id: String,
     pub as_of: String,
-    pub summary: String,
-    pub progress: Option<String>,
+    pub summary: &'e str,
+    pub progress: Option<&'static str>,
     pub recorded_at: String,
     pub position: i64,
     pub filed_position: i64,
-    pub actor_id: String,
-    pub actor_name: String,
-    pub actor_unit: String,
-    pub correction_reason: Option<String>,
+    pub actor_id: &'e str,
+    pub actor_name: &'e str,
+    pub actor_unit: &'e str,
+    pub correction_reason: Option<&'e str>,
 }
 
 /// A change of lifecycle or deadline, with its business date.
@@ -110,6 +112,13 @@ const REPORT_COLUMNS: &str = "report_id, version_no, task_id, plan_id, as_of, su
 const N_TASK_COLUMNS: usize = 24;
 const N_REPORT_COLUMNS: usize = 14;
 const N_CHANGE_COLUMNS: usize = 9;
+
+/// What a task row written again changes: everything but what its assignment fixed.
+const TASK_UPSERT: &str = "ON CONFLICT (task_id) DO UPDATE SET deadline = excluded.deadline, \
+    due_date = excluded.due_date, lifecycle = excluded.lifecycle, completed_on = excluded.completed_on, \
+    n_reports = excluded.n_reports, last_report_as_of = excluded.last_report_as_of, \
+    last_report_filed = excluded.last_report_filed, last_report_progress = excluded.last_report_progress, \
+    search_text = excluded.search_text, version = excluded.version, position = excluded.position";
 
 const CHANGE_COLUMNS: &str =
     "position, task_id, plan_id, kind, lifecycle, deadline, completed_on, effective_on, recorded_at";
@@ -165,7 +174,11 @@ impl ReadModel for TasksModel {
     }
 
     fn session(&self, generation: i64) -> Box<dyn Session> {
-        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new() })
+        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new(), bulk: None })
+    }
+
+    fn rebuild_session(&self, generation: i64, bulk: BulkWriter) -> Box<dyn Session> {
+        Box::new(TasksSession { generation, held: HashMap::new(), reports: HashMap::new(), bulk: Some(bulk) })
     }
 }
 
@@ -183,11 +196,15 @@ const MAX_KNOWN_REPORTS: usize = 2_000_000;
 /// The tasks model applying batches to one generation. Report and change rows are written with each batch; task
 /// rows stay in memory (`held`) until [`Session::flush`] writes them, so that a task touched by many batches of a
 /// rebuild is loaded and written once.
+///
+/// A rebuild's session on PostgreSQL writes its rows through `bulk` (`COPY`, committed as each batch is written,
+/// apart from the batch's transaction); the reads of the next batches, in their own transactions, see them.
 struct TasksSession {
     generation: i64,
     held: HashMap<String, HeldTask>,
     /// Every report applied in this session.
     reports: KnownReports,
+    bulk: Option<BulkWriter>,
 }
 
 /// A task row in memory.
@@ -244,11 +261,38 @@ impl TasksSession {
         }
         // The batch works on copies of the held rows, kept only once it succeeded: a failed batch leaves the
         // session as it was.
-        let mut batch = Batch::load(transaction, self.generation, &self.held, &self.reports, &facts).await?;
+        let (mut batch, unread) = Batch::from_memory(&self.held, &self.reports, &facts);
+        if !unread.is_empty() {
+            // What is read must include what the bulk write in flight brings.
+            if let Some(bulk) = &mut self.bulk {
+                bulk.wait().await?;
+            }
+            batch.read(transaction, self.generation, unread).await?;
+        }
         for (event, fact) in &facts {
             batch.apply(event, fact)?;
         }
-        let (tasks, reports) = batch.write(transaction, self.generation).await?;
+        let new_reports = std::mem::take(&mut batch.new_reports);
+        let new_changes = std::mem::take(&mut batch.new_changes);
+        let (reports_table, changes_table) = (table("reports", self.generation), table("changes", self.generation));
+        match &mut self.bulk {
+            Some(bulk) => {
+                let jobs = vec![
+                    CopyJob::encode(reports_table, REPORT_COLUMNS, &new_reports),
+                    CopyJob::encode(changes_table, CHANGE_COLUMNS, &new_changes),
+                ];
+                bulk.start(jobs).await?;
+                if !batch.recompute_latest.is_empty() {
+                    // Recomputing reads every current version of a report, this batch's included.
+                    bulk.wait().await?;
+                }
+            }
+            None => {
+                insert_reports(transaction, &reports_table, new_reports).await?;
+                insert_changes(transaction, &changes_table, new_changes).await?;
+            }
+        }
+        let (tasks, reports) = batch.settle(transaction, self.generation).await?;
         if self.reports.len() + reports.len() > MAX_KNOWN_REPORTS {
             self.reports.clear();
         }
@@ -275,7 +319,15 @@ impl TasksSession {
             })
             .collect();
         dirty.sort_by(|a, b| a.task_id.cmp(&b.task_id));
-        write_tasks(transaction, self.generation, dirty).await
+        match &mut self.bulk {
+            // Written after the rows in flight, and committed when this returns (as a flush promises).
+            Some(bulk) => {
+                let tasks = table("tasks", self.generation);
+                bulk.copy_upsert(&tasks, TASK_COLUMNS, &dirty, TASK_UPSERT).await?;
+                Ok(())
+            }
+            None => write_tasks(transaction, self.generation, dirty).await,
+        }
     }
 }
 
@@ -346,30 +398,41 @@ impl<'e> TaskFact<'e> {
     }
 }
 
-/// The rows a batch touches, in memory.
-struct Batch {
+/// What a batch needs from the generation's tables: task rows and corrected reports the session does not hold.
+#[derive(Debug, Default)]
+struct Unread {
+    task_ids: Vec<String>,
+    report_ids: Vec<String>,
+}
+
+impl Unread {
+    fn is_empty(&self) -> bool {
+        self.task_ids.is_empty() && self.report_ids.is_empty()
+    }
+}
+
+/// The rows a batch touches, in memory; its new report rows borrow from the batch's events (`'e`).
+struct Batch<'e> {
     tasks: HashMap<String, HeldTask>,
     /// Reports whose rows exist or are being written.
     known_reports: KnownReports,
-    new_reports: Vec<ReportRow>,
+    new_reports: Vec<ReportRow<'e>>,
     new_changes: Vec<ChangeRow>,
     /// Tasks whose latest report must be recomputed from all current versions (after a correction).
     recompute_latest: Vec<String>,
 }
 
-impl Batch {
-    /// Copies the held rows the batch touches and reads the others from the generation's tables; a task
-    /// assigned in the batch needs no row.
-    async fn load<P: StoredPayload>(
-        transaction: &mut Transaction<'static, Any>,
-        generation: i64,
+impl<'e> Batch<'e> {
+    /// Copies the held rows the batch touches and the reports it corrects that the session knows; answers what
+    /// is to be read from the generation's tables ([`Batch::read`]). A task assigned in the batch needs no row.
+    fn from_memory<P>(
         held: &HashMap<String, HeldTask>,
         reports: &KnownReports,
         facts: &[(&RecordedEvent<P>, TaskFact<'_>)],
-    ) -> Result<Batch, ApplyError> {
+    ) -> (Batch<'e>, Unread) {
         let mut tasks = HashMap::new();
         let mut seen = HashSet::new();
-        let mut missing = Vec::new();
+        let mut unread = Unread::default();
         for (event, fact) in facts {
             let task_id = task_id_of(event);
             if !seen.insert(task_id) || fact.assigned().is_some() {
@@ -379,29 +442,11 @@ impl Batch {
                 Some(task) => {
                     tasks.insert(task_id.to_owned(), task.clone());
                 }
-                None => missing.push(task_id),
+                None => unread.task_ids.push(task_id.to_owned()),
             }
         }
-        for chunk in missing.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {TASK_COLUMNS} FROM {} WHERE task_id IN ({})",
-                table("tasks", generation),
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for task_id in chunk {
-                query = query.bind(task_id.to_string());
-            }
-            for row in query.fetch_all(&mut **transaction).await? {
-                let row = task_row(&row)?;
-                tasks.insert(
-                    row.task_id.clone(),
-                    HeldTask { row, dirty: false, search_pending: false, latest_summary: None },
-                );
-            }
-        }
-        // Reports corrected in this batch but filed before it: their last version and filing, in a few statements.
-        // A report filed in the batch is known from its filing when its correction comes.
+        // Reports corrected in this batch but filed before it. A report filed in the batch is known from its
+        // filing when its correction comes.
         let filed_here: HashSet<ReportId> = facts
             .iter()
             .filter_map(|(_, fact)| match fact {
@@ -410,7 +455,6 @@ impl Batch {
             })
             .collect();
         let mut known_reports = HashMap::new();
-        let mut corrected: Vec<String> = Vec::new();
         for (_, fact) in facts {
             let TaskFact::Corrected(StoredReport { report_id, .. }) = fact else { continue };
             if filed_here.contains(report_id) {
@@ -420,12 +464,48 @@ impl Batch {
                 Some(known) => {
                     known_reports.insert(*report_id, *known);
                 }
-                None => corrected.push(report_id.to_string()),
+                None => unread.report_ids.push(report_id.to_string()),
             }
         }
-        corrected.sort();
-        corrected.dedup();
-        for chunk in corrected.chunks(IDS_PER_STATEMENT) {
+        unread.report_ids.sort();
+        unread.report_ids.dedup();
+        let batch = Batch {
+            tasks,
+            known_reports,
+            new_reports: Vec::new(),
+            new_changes: Vec::new(),
+            recompute_latest: Vec::new(),
+        };
+        (batch, unread)
+    }
+
+    /// Reads the task rows and the corrected reports' last version and filing that the session does not hold, in
+    /// a few statements.
+    async fn read(
+        &mut self,
+        transaction: &mut Transaction<'static, Any>,
+        generation: i64,
+        unread: Unread,
+    ) -> Result<(), ApplyError> {
+        for chunk in unread.task_ids.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {TASK_COLUMNS} FROM {} WHERE task_id IN ({})",
+                table("tasks", generation),
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for task_id in chunk {
+                query = query.bind(task_id.as_str());
+            }
+            for row in query.fetch_all(&mut **transaction).await? {
+                let row = task_row(&row)?;
+                self.tasks.insert(
+                    row.task_id.clone(),
+                    HeldTask { row, dirty: false, search_pending: false, latest_summary: None },
+                );
+            }
+        }
+        for chunk in unread.report_ids.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT report_id, max(version_no), min(filed_position) FROM {} WHERE report_id IN ({}) \
                  GROUP BY report_id",
@@ -434,25 +514,19 @@ impl Batch {
             );
             let mut query = sqlx::query(&sql);
             for report_id in chunk {
-                query = query.bind(report_id.clone());
+                query = query.bind(report_id.as_str());
             }
             for row in query.fetch_all(&mut **transaction).await? {
                 let report_id: String = row.try_get(0)?;
                 let report_id = uuid::Uuid::parse_str(&report_id)
                     .map_err(|error| DbError::Unavailable(format!("stored report id {report_id:?}: {error}")))?;
-                known_reports.insert(ReportId(report_id), (row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?));
+                self.known_reports.insert(ReportId(report_id), (row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?));
             }
         }
-        Ok(Batch {
-            tasks,
-            known_reports,
-            new_reports: Vec::new(),
-            new_changes: Vec::new(),
-            recompute_latest: Vec::new(),
-        })
+        Ok(())
     }
 
-    fn apply<P>(&mut self, event: &RecordedEvent<P>, fact: &TaskFact<'_>) -> Result<(), ApplyError> {
+    fn apply<P>(&mut self, event: &'e RecordedEvent<P>, fact: &'e TaskFact<'_>) -> Result<(), ApplyError> {
         let position = event.global_position as i64;
         let poison = |reason: &str| ApplyError::Poison { position: event.global_position, reason: reason.to_owned() };
         if let Some(assigned) = fact.assigned() {
@@ -467,7 +541,7 @@ impl Batch {
         task.position = position;
         match fact {
             TaskFact::Reported(reported) => {
-                let row = report_row(event, task, reported.report_id.to_string(), 1, position, reported, None);
+                let row = report_row(event, task, 1, position, reported);
                 task.n_reports += 1;
                 if latest_beats(task, &row.as_of, position) {
                     set_latest(held, &row.as_of, position, reported);
@@ -480,9 +554,7 @@ impl Batch {
                     .known_reports
                     .get(&corrected.report_id)
                     .ok_or_else(|| poison("the corrected report does not exist"))?;
-                let reason = corrected.reason.as_deref().map(str::to_owned);
-                let report_id = corrected.report_id.to_string();
-                let row = report_row(event, task, report_id, last_version + 1, filed, corrected, reason);
+                let row = report_row(event, task, last_version + 1, filed, corrected);
                 // The latest report is the greatest (cut-off, filed position) among current versions. A correction
                 // that keeps or raises the latest report's cut-off, or lifts another report above it, settles it
                 // here; one that lowers the latest report's cut-off needs every current version: recomputed after
@@ -593,60 +665,13 @@ impl Batch {
         Ok(())
     }
 
-    /// Writes the batch's report and change rows, settles the latest report of tasks whose latest was corrected
-    /// to an earlier cut-off, and answers the task rows (written by the session's flush) and the reports known.
-    async fn write(
+    /// Settles the latest report of tasks whose latest was corrected to an earlier cut-off (once the batch's report
+    /// rows are written), and answers the task rows (written by the session's flush) and the reports known.
+    async fn settle(
         mut self,
         transaction: &mut Transaction<'static, Any>,
         generation: i64,
     ) -> Result<(HashMap<String, HeldTask>, KnownReports), ApplyError> {
-        let reports = table("reports", generation);
-        for chunk in chunks(std::mem::take(&mut self.new_reports), rows_per_statement(N_REPORT_COLUMNS)) {
-            let sql = format!(
-                "INSERT INTO {reports} ({REPORT_COLUMNS}) VALUES {}",
-                values_rows(chunk.len(), N_REPORT_COLUMNS)
-            );
-            let mut query = sqlx::query(&sql);
-            for report in chunk {
-                query = query
-                    .bind(report.report_id)
-                    .bind(report.version_no)
-                    .bind(report.task_id)
-                    .bind(report.plan_id)
-                    .bind(report.as_of)
-                    .bind(report.summary)
-                    .bind(report.progress)
-                    .bind(report.recorded_at)
-                    .bind(report.position)
-                    .bind(report.filed_position)
-                    .bind(report.actor_id)
-                    .bind(report.actor_name)
-                    .bind(report.actor_unit)
-                    .bind(report.correction_reason);
-            }
-            query.execute(&mut **transaction).await?;
-        }
-        let changes = table("changes", generation);
-        for chunk in chunks(std::mem::take(&mut self.new_changes), rows_per_statement(N_CHANGE_COLUMNS)) {
-            let sql = format!(
-                "INSERT INTO {changes} ({CHANGE_COLUMNS}) VALUES {}",
-                values_rows(chunk.len(), N_CHANGE_COLUMNS)
-            );
-            let mut query = sqlx::query(&sql);
-            for change in chunk {
-                query = query
-                    .bind(change.position)
-                    .bind(change.task_id)
-                    .bind(change.plan_id)
-                    .bind(change.kind)
-                    .bind(change.lifecycle)
-                    .bind(change.deadline)
-                    .bind(change.completed_on)
-                    .bind(change.effective_on)
-                    .bind(change.recorded_at);
-            }
-            query.execute(&mut **transaction).await?;
-        }
         for task_id in dedup(std::mem::take(&mut self.recompute_latest)) {
             if let Some(held) = self.tasks.get_mut(&task_id) {
                 recompute_latest_report(transaction, generation, held).await?;
@@ -654,6 +679,65 @@ impl Batch {
         }
         Ok((self.tasks, self.known_reports))
     }
+}
+
+/// Inserts a batch's report rows into `reports` (the generation's table).
+async fn insert_reports(
+    transaction: &mut Transaction<'static, Any>,
+    reports: &str,
+    rows: Vec<ReportRow<'_>>,
+) -> Result<(), ApplyError> {
+    for chunk in chunks(rows, rows_per_statement(N_REPORT_COLUMNS)) {
+        let sql =
+            format!("INSERT INTO {reports} ({REPORT_COLUMNS}) VALUES {}", values_rows(chunk.len(), N_REPORT_COLUMNS));
+        let mut query = sqlx::query(&sql);
+        for report in chunk {
+            query = query
+                .bind(report.report_id.to_string())
+                .bind(report.version_no)
+                .bind(report.task_id)
+                .bind(report.plan_id)
+                .bind(report.as_of)
+                .bind(report.summary)
+                .bind(report.progress)
+                .bind(report.recorded_at)
+                .bind(report.position)
+                .bind(report.filed_position)
+                .bind(report.actor_id)
+                .bind(report.actor_name)
+                .bind(report.actor_unit)
+                .bind(report.correction_reason);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+/// Inserts a batch's change rows into `changes` (the generation's table).
+async fn insert_changes(
+    transaction: &mut Transaction<'static, Any>,
+    changes: &str,
+    rows: Vec<ChangeRow>,
+) -> Result<(), ApplyError> {
+    for chunk in chunks(rows, rows_per_statement(N_CHANGE_COLUMNS)) {
+        let sql =
+            format!("INSERT INTO {changes} ({CHANGE_COLUMNS}) VALUES {}", values_rows(chunk.len(), N_CHANGE_COLUMNS));
+        let mut query = sqlx::query(&sql);
+        for change in chunk {
+            query = query
+                .bind(change.position)
+                .bind(change.task_id)
+                .bind(change.plan_id)
+                .bind(change.kind)
+                .bind(change.lifecycle)
+                .bind(change.deadline)
+                .bind(change.completed_on)
+                .bind(change.effective_on)
+                .bind(change.recorded_at);
+        }
+        query.execute(&mut **transaction).await?;
+    }
+    Ok(())
 }
 
 /// Writes task rows: inserted, or updated where they exist.
@@ -664,11 +748,7 @@ async fn write_tasks(
 ) -> Result<(), ApplyError> {
     for chunk in chunks(tasks, rows_per_statement(N_TASK_COLUMNS)) {
         let sql = format!(
-            "INSERT INTO {} ({TASK_COLUMNS}) VALUES {} ON CONFLICT (task_id) DO UPDATE SET deadline = excluded.deadline, \
-             due_date = excluded.due_date, lifecycle = excluded.lifecycle, completed_on = excluded.completed_on, \
-             n_reports = excluded.n_reports, last_report_as_of = excluded.last_report_as_of, \
-             last_report_filed = excluded.last_report_filed, last_report_progress = excluded.last_report_progress, \
-             search_text = excluded.search_text, version = excluded.version, position = excluded.position",
+            "INSERT INTO {} ({TASK_COLUMNS}) VALUES {} {TASK_UPSERT}",
             table("tasks", generation),
             values_rows(chunk.len(), N_TASK_COLUMNS)
         );
@@ -732,6 +812,71 @@ async fn recompute_latest_report(
     Ok(())
 }
 
+impl CopyRow for TaskRow {
+    /// In the order of [`TASK_COLUMNS`].
+    fn write_fields(&self, text: &mut CopyText) {
+        text.text(&self.task_id);
+        text.text(&self.plan_id);
+        text.text(&self.section);
+        text.integer(self.section_rank);
+        text.text(&self.number);
+        text.text(&self.number_key);
+        text.optional_text(self.parent_id.as_deref());
+        text.text(&self.title);
+        text.text(&self.search_text);
+        text.text(&self.target_text);
+        text.text(&self.lead_unit);
+        text.text(&self.coordinating_units);
+        text.optional_text(self.original_deadline.as_deref());
+        text.optional_text(self.deadline.as_deref());
+        text.optional_text(self.due_date.as_deref());
+        text.text(&self.lifecycle);
+        text.optional_text(self.completed_on.as_deref());
+        text.integer(self.n_reports);
+        text.optional_text(self.last_report_as_of.as_deref());
+        text.optional_integer(self.last_report_filed);
+        text.optional_text(self.last_report_progress.as_deref());
+        text.integer(self.version);
+        text.integer(self.position);
+        text.text(&self.assigned_at);
+    }
+}
+
+impl CopyRow for ReportRow<'_> {
+    /// In the order of [`REPORT_COLUMNS`].
+    fn write_fields(&self, text: &mut CopyText) {
+        text.plain(self.report_id.0.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        text.integer(self.version_no);
+        text.text(self.task_id);
+        text.text(&self.plan_id);
+        text.text(&self.as_of);
+        text.text(self.summary);
+        text.optional_text(self.progress);
+        text.text(&self.recorded_at);
+        text.integer(self.position);
+        text.integer(self.filed_position);
+        text.text(self.actor_id);
+        text.text(self.actor_name);
+        text.text(self.actor_unit);
+        text.optional_text(self.correction_reason);
+    }
+}
+
+impl CopyRow for ChangeRow {
+    /// In the order of [`CHANGE_COLUMNS`].
+    fn write_fields(&self, text: &mut CopyText) {
+        text.integer(self.position);
+        text.text(&self.task_id);
+        text.text(&self.plan_id);
+        text.text(&self.kind);
+        text.optional_text(self.lifecycle.as_deref());
+        text.optional_text(self.deadline.as_deref());
+        text.optional_text(self.completed_on.as_deref());
+        text.text(&self.effective_on);
+        text.text(&self.recorded_at);
+    }
+}
+
 pub fn task_row(row: &sqlx::any::AnyRow) -> Result<TaskRow, sqlx::Error> {
     Ok(TaskRow {
         task_id: row.try_get(0)?,
@@ -761,45 +906,56 @@ pub fn task_row(row: &sqlx::any::AnyRow) -> Result<TaskRow, sqlx::Error> {
     })
 }
 
-fn report_row<P>(
-    event: &RecordedEvent<P>,
+/// A report's row; a correction's reason is in `report` (and a filing has none).
+fn report_row<'e, P>(
+    event: &'e RecordedEvent<P>,
     task: &TaskRow,
-    report_id: String,
     version_no: i64,
     filed_position: i64,
-    report: &StoredReport<'_>,
-    correction_reason: Option<String>,
-) -> ReportRow {
+    report: &'e StoredReport<'_>,
+) -> ReportRow<'e> {
     ReportRow {
-        report_id,
+        report_id: report.report_id,
         version_no,
-        task_id: task.task_id.clone(),
+        task_id: task_id_of(event),
         plan_id: task.plan_id.clone(),
         as_of: report.as_of.to_string(),
-        summary: report.summary.clone().into_owned(),
-        progress: report.progress.map(|progress| Progress::from(progress).as_str().to_owned()),
+        summary: &report.summary,
+        progress: report.progress.map(|progress| Progress::from(progress).as_str()),
         recorded_at: format_recorded_at(event.recorded_at),
         position: event.global_position as i64,
         filed_position,
-        actor_id: event.actor.id.clone(),
-        actor_name: event.actor.name.clone(),
-        actor_unit: event.actor.unit.clone(),
-        correction_reason,
+        actor_id: &event.actor.id,
+        actor_name: &event.actor.name,
+        actor_unit: &event.actor.unit,
+        correction_reason: report.reason.as_deref(),
     }
 }
 
 /// The latest report's progress as stored on the task: a report that stated none says `none`.
 const NO_PROGRESS: &str = "none";
 
-/// Makes a report (its current version, its filing position) the task's latest.
+/// Makes a report (its current version, its filing position) the task's latest. The texts are copied into the
+/// strings the task holds already (a task's latest report changes with nearly every report on it).
 fn set_latest(held: &mut HeldTask, as_of: &str, filed: i64, report: &StoredReport<'_>) {
     let task = &mut held.row;
-    task.last_report_as_of = Some(as_of.to_owned());
+    replace_text(&mut task.last_report_as_of, as_of);
     task.last_report_filed = Some(filed);
-    task.last_report_progress =
-        Some(report.progress.map_or(NO_PROGRESS, |progress| Progress::from(progress).as_str()).to_owned());
-    held.latest_summary = Some(report.summary.clone().into_owned());
+    let progress = report.progress.map_or(NO_PROGRESS, |progress| Progress::from(progress).as_str());
+    replace_text(&mut task.last_report_progress, progress);
+    replace_text(&mut held.latest_summary, &report.summary);
     held.search_pending = true;
+}
+
+/// Sets `slot` to `value`, reusing the string it holds.
+fn replace_text(slot: &mut Option<String>, value: &str) {
+    match slot {
+        Some(text) => {
+            text.clear();
+            text.push_str(value);
+        }
+        None => *slot = Some(value.to_owned()),
+    }
 }
 
 /// Whether a report (cut-off, filed position) is later than the task's latest so far.

@@ -7,10 +7,12 @@
 //! never applying an event twice), `random_history` (random valid command sequences: incremental model against a
 //! rebuild, and the appendix against the domain's own fold), `latest_report` (a task's latest report as corrections
 //! move cut-offs, however events are batched), `other_aggregates` (report requests and reminder logs, which the
-//! models skip).
+//! models skip), `copy_rebuild` (a PostgreSQL rebuild writes through `COPY`, awkward texts included, and starts a
+//! half-done rebuild over).
 
 mod support;
 
+mod copy_rebuild;
 mod delivery;
 mod latest_report;
 mod other_aggregates;
