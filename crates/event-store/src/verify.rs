@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use transparency::checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 use transparency::merkle::{leaf_hash, Frontier, Hash};
 
-use crate::canonical::{canonical_envelope, canonical_json, chain_digest, format_recorded_at, GENESIS_HASH};
+use crate::canonical::{canonical_json, chain_digest, format_recorded_at, write_canonical_envelope, GENESIS_HASH};
 use crate::{EventStore, LogHead, RecordedEvent, StoreError, StoredCheckpoint, StoredText, StreamId};
 
 /// What a successful verification covered.
@@ -161,12 +161,13 @@ pub async fn all_checkpoints(store: &dyn EventStore) -> Result<Vec<StoredCheckpo
 async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVerifier) -> Result<(), VerifyStoreError> {
     let head = store.head().await?;
     walk_pages(store, batch.max(1), head.position, verifier).await?;
-    if verifier.chain.head.position < head.position {
+    let verified = verifier.chain.head();
+    if verified.position < head.position {
         let problem = VerifyProblem::MissingEvents { head_position: head.position };
-        return Err(VerifyError { position: verifier.chain.head.position + 1, problem }.into());
+        return Err(VerifyError { position: verified.position + 1, problem }.into());
     }
-    if verifier.chain.head.hash != head.hash {
-        let event_hash = verifier.chain.head.hash.clone();
+    if verified.hash != head.hash {
+        let event_hash = verified.hash;
         let problem = VerifyProblem::HeadHashMismatch { head_hash: head.hash, event_hash };
         return Err(VerifyError { position: head.position, problem }.into());
     }
@@ -274,7 +275,7 @@ impl LogVerifier {
     /// The report, once every event was pushed; fails if a checkpoint covers more events than were pushed.
     pub fn finish(mut self) -> Result<CheckpointedReport, VerifyError> {
         self.check_reached_checkpoints()?;
-        let log_size = self.chain.head.position;
+        let log_size = self.chain.head_position;
         if let Some(beyond) = self.pending.first() {
             let problem = VerifyProblem::ShorterThanCheckpoint { log_size, tree_size: beyond.size() };
             return Err(VerifyError { position: log_size + 1, problem });
@@ -309,11 +310,15 @@ impl LogVerifier {
 /// After an error the verifier stays where it was; pushing more events is meaningless.
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
-    head: LogHead,
-    /// `head.hash` as bytes.
+    head_position: u64,
+    /// The head's hash as bytes, what the next event's hash is computed over.
     head_digest: Hash,
+    /// The head's hash as lowercase hex, what the next event's `prev_hash` must be.
+    head_hex: [u8; 64],
     last_recorded_at: Option<OffsetDateTime>,
     stream_versions: HashMap<StreamId, u64>,
+    /// The envelope of the event being checked, in a buffer that every event reuses.
+    envelope: String,
 }
 
 impl Default for ChainVerifier {
@@ -324,11 +329,15 @@ impl Default for ChainVerifier {
 
 impl ChainVerifier {
     pub fn new() -> Self {
+        let mut head_hex = [0u8; 64];
+        head_hex.copy_from_slice(GENESIS_HASH.as_bytes());
         ChainVerifier {
-            head: LogHead { position: 0, hash: GENESIS_HASH.to_owned() },
+            head_position: 0,
             head_digest: [0; 32],
+            head_hex,
             last_recorded_at: None,
             stream_versions: HashMap::new(),
+            envelope: String::new(),
         }
     }
 
@@ -342,28 +351,52 @@ impl ChainVerifier {
         self.push_with_payload(event, &event.payload).map(|_| ())
     }
 
+    /// The report for the events pushed so far.
+    pub fn finish(self) -> VerifyReport {
+        VerifyReport { n_events: self.head_position, n_streams: self.stream_versions.len() as u64, head: self.head() }
+    }
+
+    /// The last verified position and its hash.
+    fn head(&self) -> LogHead {
+        LogHead { position: self.head_position, hash: hex_text(&self.head_hex) }
+    }
+
     /// Checks the event and answers its chain hash as bytes.
     fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<Hash, VerifyError> {
-        let fail = |problem| Err(VerifyError { position: event.global_position, problem });
+        self.check_link(event)?;
+        self.envelope.clear();
+        write_canonical_envelope(&mut self.envelope, event, canonical_payload);
+        let digest = chain_digest(&self.head_digest, self.envelope.as_bytes());
+        self.check_content_and_advance(event, digest)
+    }
 
-        let expected_position = self.head.position + 1;
+    /// Rules 1 and 2: the event's position and `prev_hash` follow the head.
+    fn check_link<P>(&self, event: &RecordedEvent<P>) -> Result<(), VerifyError> {
+        let fail = |problem| Err(VerifyError { position: event.global_position, problem });
+        let expected_position = self.head_position + 1;
         if event.global_position != expected_position {
             return fail(VerifyProblem::PositionGap { expected: expected_position });
         }
-        if event.prev_hash != self.head.hash {
+        if event.prev_hash.as_bytes() != self.head_hex {
             return fail(VerifyProblem::PrevHashMismatch {
-                expected: self.head.hash.clone(),
+                expected: hex_text(&self.head_hex),
                 found: event.prev_hash.clone(),
             });
         }
-        let digest = chain_digest(&self.head_digest, canonical_envelope(event, canonical_payload).as_bytes());
+        Ok(())
+    }
+
+    /// Rules 3 to 5 for an event whose link to the head holds and whose hash recomputes to `digest`; the event
+    /// becomes the head if they hold.
+    fn check_content_and_advance<P>(&mut self, event: &RecordedEvent<P>, digest: Hash) -> Result<Hash, VerifyError> {
+        let fail = |problem| Err(VerifyError { position: event.global_position, problem });
         let mut computed = [0u8; 64];
         hex::encode_to_slice(digest, &mut computed).expect("64 hex digits hold 32 bytes");
         if event.hash.as_bytes() != computed {
-            let computed = String::from_utf8_lossy(&computed).into_owned();
-            return fail(VerifyProblem::HashMismatch { stored: event.hash.clone(), computed });
+            return fail(VerifyProblem::HashMismatch { stored: event.hash.clone(), computed: hex_text(&computed) });
         }
-        let expected_version = self.stream_versions.get(&event.stream_id).copied().unwrap_or(0) + 1;
+        let known_version = self.stream_versions.get_mut(&event.stream_id);
+        let expected_version = known_version.as_deref().copied().unwrap_or(0) + 1;
         if event.stream_version != expected_version {
             return fail(VerifyProblem::StreamVersionGap {
                 stream_id: event.stream_id.clone(),
@@ -378,22 +411,23 @@ impl ChainVerifier {
             });
         }
 
-        self.head = LogHead { position: event.global_position, hash: event.hash.clone() };
-        self.head_digest = digest;
-        self.last_recorded_at = Some(event.recorded_at);
-        match self.stream_versions.get_mut(&event.stream_id) {
+        match known_version {
             Some(version) => *version = event.stream_version,
             None => {
                 self.stream_versions.insert(event.stream_id.clone(), event.stream_version);
             }
         }
+        self.head_position = event.global_position;
+        self.head_digest = digest;
+        self.head_hex = computed;
+        self.last_recorded_at = Some(event.recorded_at);
         Ok(digest)
     }
+}
 
-    /// The report for the events pushed so far.
-    pub fn finish(self) -> VerifyReport {
-        VerifyReport { n_events: self.head.position, n_streams: self.stream_versions.len() as u64, head: self.head }
-    }
+/// Hex digits as text (they are ASCII, so always UTF-8).
+fn hex_text(digits: &[u8; 64]) -> String {
+    String::from_utf8_lossy(digits).into_owned()
 }
 
 #[cfg(test)]
