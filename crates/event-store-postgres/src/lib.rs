@@ -39,9 +39,11 @@ use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
     StoreError, StoredCheckpoint, StoredText, StreamId,
 };
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub use crate::append::AppendPathCounts;
@@ -162,6 +164,39 @@ impl EventStore for PostgresEventStore {
 
     async fn read_all_stored(&self, after_position: u64, limit: usize) -> Result<Vec<StoredText>, StoreError> {
         self.log_rows(after_position, limit).await?.iter().map(stored_text_from_row).collect()
+    }
+
+    /// One query over the whole range, its rows decoded as they arrive: the server sends the next rows while the
+    /// receiver handles the last chunk, and sees one snapshot of the log.
+    async fn stream_stored(
+        &self,
+        after_position: u64,
+        up_to_position: u64,
+        chunk_size: usize,
+        chunks: mpsc::Sender<Vec<StoredText>>,
+    ) -> Result<(), StoreError> {
+        let chunk_size = chunk_size.max(1);
+        let mut rows = sqlx::query(select_events!(
+            "WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position"
+        ))
+        .bind(to_i64(after_position))
+        .bind(to_i64(up_to_position))
+        .fetch(&self.pool);
+        let mut chunk = Vec::with_capacity(chunk_size);
+        while let Some(row) = rows.try_next().await.map_err(store_error)? {
+            chunk.push(stored_text_from_row(&row)?);
+            if chunk.len() == chunk_size {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+                if chunks.send(full).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            // A receiver gone at the end has nothing left to miss.
+            let _ = chunks.send(chunk).await;
+        }
+        Ok(())
     }
 
     async fn read_by_type(

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 use transparency::checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 use transparency::merkle::{leaf_hash, Frontier, Hash};
 
@@ -121,7 +122,7 @@ pub fn verify_events(events: impl IntoIterator<Item = RecordedEvent>) -> Result<
     Ok(verifier.finish())
 }
 
-/// Pages through the store's log with `read_all`, `batch` events at a time, up to the head the store reported
+/// Walks the store's log, `batch` events at a time, up to the head the store reported
 /// when the verification started (events appended meanwhile are left for the next run).
 pub async fn verify_store(store: &dyn EventStore, batch: usize) -> Result<VerifyReport, VerifyStoreError> {
     let mut verifier = LogVerifier::without_checkpoints();
@@ -160,7 +161,7 @@ pub async fn all_checkpoints(store: &dyn EventStore) -> Result<Vec<StoredCheckpo
 
 async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVerifier) -> Result<(), VerifyStoreError> {
     let head = store.head().await?;
-    walk_pages(store, batch.max(1), head.position, verifier).await?;
+    walk_log(store, batch.max(1), head.position, verifier).await?;
     let verified = verifier.chain.head();
     if verified.position < head.position {
         let problem = VerifyProblem::MissingEvents { head_position: head.position };
@@ -174,36 +175,41 @@ async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVeri
     Ok(())
 }
 
-/// Pushes the log up to `head_position` into the verifier, a page at a time, with payloads as stored text
-/// (`read_all_stored`: hashed as they are, never decoded). Each page is checked on a blocking thread while the
-/// next one is read, so that the database's work and the hashing overlap.
-async fn walk_pages(
+/// Pushes the log up to `head_position` into the verifier, with payloads as stored text (hashed as they are, never
+/// decoded), streamed by the store (`stream_stored`) in chunks of `batch` events. Each chunk is checked on a
+/// blocking thread while the store reads the next ones, so that the database's work, the reading and the hashing
+/// overlap.
+async fn walk_log(
     store: &dyn EventStore,
     batch: usize,
     head_position: u64,
     verifier: &mut LogVerifier,
 ) -> Result<(), VerifyStoreError> {
-    let mut page = store.read_all_stored(0, batch).await?;
-    while !page.is_empty() {
-        let read_up_to = page.last().map_or(0, |event| event.global_position);
-        let mut checker = std::mem::replace(verifier, LogVerifier::without_checkpoints());
-        let checking = tokio::task::spawn_blocking(move || {
-            let result = page
-                .iter()
-                .take_while(|event| event.global_position <= head_position)
-                .try_for_each(|event| checker.push_stored(event));
-            (checker, result)
-        });
-        let next_page =
-            if read_up_to >= head_position { Ok(Vec::new()) } else { store.read_all_stored(read_up_to, batch).await };
-        let (checker, result) =
-            checking.await.map_err(|error| StoreError::Backend(format!("verification stopped: {error}")))?;
-        *verifier = checker;
-        result?;
-        page = next_page?;
-    }
-    Ok(())
+    let (sender, mut receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let reading = store.stream_stored(0, head_position, batch, sender);
+    // The receiver moves into the checking: when a check fails, it is dropped and the reading stops.
+    let checking = async move {
+        while let Some(chunk) = receiver.recv().await {
+            let mut checker = std::mem::replace(&mut *verifier, LogVerifier::without_checkpoints());
+            let checked = tokio::task::spawn_blocking(move || {
+                let result = chunk.iter().try_for_each(|event| checker.push_stored(event));
+                (checker, result)
+            });
+            let (checker, result) =
+                checked.await.map_err(|error| StoreError::Backend(format!("verification stopped: {error}")))?;
+            *verifier = checker;
+            result?;
+        }
+        Ok::<(), VerifyStoreError>(())
+    };
+    let (read, checked) = tokio::join!(reading, checking);
+    // A failed check names the first bad event, whatever the reading met after it.
+    checked?;
+    Ok(read?)
 }
+
+/// Chunks read ahead of the one being checked: enough to keep the store busy, few enough to bound memory.
+const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// The hash chain, the Merkle tree over it, and signed checkpoints, checked in one pass over the events in
 /// position order. Memory: the chain's per-stream versions and O(log n) hashes of the tree's right edge.
