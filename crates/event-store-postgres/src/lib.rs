@@ -42,7 +42,7 @@ use event_store::{
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{ConnectOptions, Connection, PgConnection, Row};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -168,6 +168,9 @@ impl EventStore for PostgresEventStore {
 
     /// One query over the whole range, its rows decoded as they arrive: the server sends the next rows while the
     /// receiver handles the last chunk, and sees one snapshot of the log.
+    ///
+    /// The query runs on a connection of its own, without sqlx's statement logging: reading a whole log takes
+    /// seconds by design, and a warning about a slow statement would only be noise in `taskledger verify`'s output.
     async fn stream_stored(
         &self,
         after_position: u64,
@@ -175,28 +178,12 @@ impl EventStore for PostgresEventStore {
         chunk_size: usize,
         chunks: mpsc::Sender<Vec<StoredText>>,
     ) -> Result<(), StoreError> {
-        let chunk_size = chunk_size.max(1);
-        let mut rows = sqlx::query(select_events!(
-            "WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position"
-        ))
-        .bind(to_i64(after_position))
-        .bind(to_i64(up_to_position))
-        .fetch(&self.pool);
-        let mut chunk = Vec::with_capacity(chunk_size);
-        while let Some(row) = rows.try_next().await.map_err(store_error)? {
-            chunk.push(stored_text_from_row(&row)?);
-            if chunk.len() == chunk_size {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
-                if chunks.send(full).await.is_err() {
-                    return Ok(());
-                }
-            }
-        }
-        if !chunk.is_empty() {
-            // A receiver gone at the end has nothing left to miss.
-            let _ = chunks.send(chunk).await;
-        }
-        Ok(())
+        let options = PgConnectOptions::clone(&self.pool.connect_options()).disable_statement_logging();
+        let mut connection = PgConnection::connect_with(&options).await.map_err(store_error)?;
+        let streamed = stream_stored_rows(&mut connection, after_position, up_to_position, chunk_size, chunks).await;
+        // The rows are read (or the reading failed): closing politely is a courtesy to the server.
+        let _ = connection.close().await;
+        streamed
     }
 
     async fn read_by_type(
@@ -294,4 +281,35 @@ impl EventStore for PostgresEventStore {
 fn checkpoint_from_row(row: &PgRow) -> Result<StoredCheckpoint, StoreError> {
     let tree_size = position_from_i64(row.try_get("tree_size").map_err(store_error)?)?;
     Ok(StoredCheckpoint { tree_size, note: row.try_get("note").map_err(store_error)? })
+}
+
+/// The body of [`PostgresEventStore::stream_stored`], on the connection it opened.
+async fn stream_stored_rows(
+    connection: &mut PgConnection,
+    after_position: u64,
+    up_to_position: u64,
+    chunk_size: usize,
+    chunks: mpsc::Sender<Vec<StoredText>>,
+) -> Result<(), StoreError> {
+    let chunk_size = chunk_size.max(1);
+    let mut rows =
+        sqlx::query(select_events!("WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(up_to_position))
+            .fetch(connection);
+    let mut chunk = Vec::with_capacity(chunk_size);
+    while let Some(row) = rows.try_next().await.map_err(store_error)? {
+        chunk.push(stored_text_from_row(&row)?);
+        if chunk.len() == chunk_size {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
+            if chunks.send(full).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !chunk.is_empty() {
+        // A receiver gone at the end has nothing left to miss.
+        let _ = chunks.send(chunk).await;
+    }
+    Ok(())
 }
