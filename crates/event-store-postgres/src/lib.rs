@@ -283,7 +283,9 @@ fn checkpoint_from_row(row: &PgRow) -> Result<StoredCheckpoint, StoreError> {
     Ok(StoredCheckpoint { tree_size, note: row.try_get("note").map_err(store_error)? })
 }
 
-/// The body of [`PostgresEventStore::stream_stored`], on the connection it opened.
+/// The body of [`PostgresEventStore::stream_stored`], on the connection it opened. The rows of each chunk are
+/// decoded on a blocking thread while the next chunk's rows are read, so that reading, decoding and the receiver's
+/// work each have a thread.
 async fn stream_stored_rows(
     connection: &mut PgConnection,
     after_position: u64,
@@ -297,19 +299,35 @@ async fn stream_stored_rows(
             .bind(to_i64(after_position))
             .bind(to_i64(up_to_position))
             .fetch(connection);
-    let mut chunk = Vec::with_capacity(chunk_size);
-    while let Some(row) = rows.try_next().await.map_err(store_error)? {
-        chunk.push(stored_text_from_row(&row)?);
-        if chunk.len() == chunk_size {
-            let full = std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size));
-            if chunks.send(full).await.is_err() {
-                return Ok(());
+    let mut decoding: Option<Decoding> = None;
+    let mut chunk_rows = Vec::with_capacity(chunk_size);
+    loop {
+        let row = rows.try_next().await.map_err(store_error)?;
+        let at_end = row.is_none();
+        chunk_rows.extend(row);
+        if chunk_rows.len() == chunk_size || (at_end && !chunk_rows.is_empty()) {
+            let full = std::mem::replace(&mut chunk_rows, Vec::with_capacity(chunk_size));
+            let next = tokio::task::spawn_blocking(move || full.iter().map(stored_text_from_row).collect());
+            if let Some(previous) = decoding.replace(next) {
+                if chunks.send(decoded(previous).await?).await.is_err() {
+                    return Ok(());
+                }
             }
         }
+        if at_end {
+            break;
+        }
     }
-    if !chunk.is_empty() {
+    if let Some(last) = decoding {
         // A receiver gone at the end has nothing left to miss.
-        let _ = chunks.send(chunk).await;
+        let _ = chunks.send(decoded(last).await?).await;
     }
     Ok(())
+}
+
+/// A chunk of rows being decoded on a blocking thread.
+type Decoding = tokio::task::JoinHandle<Result<Vec<StoredText>, StoreError>>;
+
+async fn decoded(decoding: Decoding) -> Result<Vec<StoredText>, StoreError> {
+    decoding.await.map_err(|error| StoreError::Backend(format!("decoding of stored events stopped: {error}")))?
 }
