@@ -176,9 +176,9 @@ async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVeri
 }
 
 /// Pushes the log up to `head_position` into the verifier, with payloads as stored text (hashed as they are, never
-/// decoded), streamed by the store (`stream_stored`) in chunks of `batch` events. Each chunk is checked on a
-/// blocking thread while the store reads the next ones, so that the database's work, the reading and the hashing
-/// overlap.
+/// decoded), streamed by the store (`stream_stored`) in chunks of `batch` events, or `MAX_CHUNK_EVENTS` if fewer.
+/// Each chunk is checked on a blocking thread while the store reads the next ones, so that the database's work, the
+/// reading and the hashing overlap.
 async fn walk_log(
     store: &dyn EventStore,
     batch: usize,
@@ -186,7 +186,7 @@ async fn walk_log(
     verifier: &mut LogVerifier,
 ) -> Result<(), VerifyStoreError> {
     let (sender, mut receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    let reading = store.stream_stored(0, head_position, batch, sender);
+    let reading = store.stream_stored(0, head_position, batch.min(MAX_CHUNK_EVENTS), sender);
     // The receiver moves into the checking: when a check fails, it is dropped and the reading stops.
     let checking = async move {
         while let Some(chunk) = receiver.recv().await {
@@ -210,6 +210,10 @@ async fn walk_log(
 
 /// Chunks read ahead of the one being checked: enough to keep the store busy, few enough to bound memory.
 const CHUNKS_IN_FLIGHT: usize = 2;
+
+/// The largest chunk, whatever the batch: a chunk's rows, events and envelopes (about 2 kB an event) pass from one
+/// thread to the next, and in chunks this small they are still in the processor's cache when they get there.
+const MAX_CHUNK_EVENTS: usize = 1_000;
 
 /// The hash chain, the Merkle tree over it, and signed checkpoints, checked in one pass over the events in
 /// position order. Memory: the chain's per-stream versions and O(log n) hashes of the tree's right edge.
