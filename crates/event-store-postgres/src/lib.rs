@@ -39,9 +39,11 @@ use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
     StoreError, StoredCheckpoint, StoredText, StreamId,
 };
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{ConnectOptions, Connection, PgConnection, Row};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 pub use crate::append::AppendPathCounts;
@@ -164,6 +166,26 @@ impl EventStore for PostgresEventStore {
         self.log_rows(after_position, limit).await?.iter().map(stored_text_from_row).collect()
     }
 
+    /// One query over the whole range, its rows decoded as they arrive: the server sends the next rows while the
+    /// receiver handles the last chunk, and sees one snapshot of the log.
+    ///
+    /// The query runs on a connection of its own, without sqlx's statement logging: reading a whole log takes
+    /// seconds by design, and a warning about a slow statement would only be noise in `taskledger verify`'s output.
+    async fn stream_stored(
+        &self,
+        after_position: u64,
+        up_to_position: u64,
+        chunk_size: usize,
+        chunks: mpsc::Sender<Vec<StoredText>>,
+    ) -> Result<(), StoreError> {
+        let options = PgConnectOptions::clone(&self.pool.connect_options()).disable_statement_logging();
+        let mut connection = PgConnection::connect_with(&options).await.map_err(store_error)?;
+        let streamed = stream_stored_rows(&mut connection, after_position, up_to_position, chunk_size, chunks).await;
+        // The rows are read (or the reading failed): closing politely is a courtesy to the server.
+        let _ = connection.close().await;
+        streamed
+    }
+
     async fn read_by_type(
         &self,
         event_types: &[&str],
@@ -259,4 +281,53 @@ impl EventStore for PostgresEventStore {
 fn checkpoint_from_row(row: &PgRow) -> Result<StoredCheckpoint, StoreError> {
     let tree_size = position_from_i64(row.try_get("tree_size").map_err(store_error)?)?;
     Ok(StoredCheckpoint { tree_size, note: row.try_get("note").map_err(store_error)? })
+}
+
+/// The body of [`PostgresEventStore::stream_stored`], on the connection it opened. The rows of each chunk are
+/// decoded on a blocking thread while the next chunk's rows are read, so that reading, decoding and the receiver's
+/// work each have a thread.
+async fn stream_stored_rows(
+    connection: &mut PgConnection,
+    after_position: u64,
+    up_to_position: u64,
+    chunk_size: usize,
+    chunks: mpsc::Sender<Vec<StoredText>>,
+) -> Result<(), StoreError> {
+    let chunk_size = chunk_size.max(1);
+    let mut rows =
+        sqlx::query(select_events!("WHERE global_position > $1 AND global_position <= $2 ORDER BY global_position"))
+            .bind(to_i64(after_position))
+            .bind(to_i64(up_to_position))
+            .fetch(connection);
+    let mut decoding: Option<Decoding> = None;
+    let mut chunk_rows = Vec::with_capacity(chunk_size);
+    loop {
+        let row = rows.try_next().await.map_err(store_error)?;
+        let at_end = row.is_none();
+        chunk_rows.extend(row);
+        if chunk_rows.len() == chunk_size || (at_end && !chunk_rows.is_empty()) {
+            let full = std::mem::replace(&mut chunk_rows, Vec::with_capacity(chunk_size));
+            let next = tokio::task::spawn_blocking(move || full.iter().map(stored_text_from_row).collect());
+            if let Some(previous) = decoding.replace(next) {
+                if chunks.send(decoded(previous).await?).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if at_end {
+            break;
+        }
+    }
+    if let Some(last) = decoding {
+        // A receiver gone at the end has nothing left to miss.
+        let _ = chunks.send(decoded(last).await?).await;
+    }
+    Ok(())
+}
+
+/// A chunk of rows being decoded on a blocking thread.
+type Decoding = tokio::task::JoinHandle<Result<Vec<StoredText>, StoreError>>;
+
+async fn decoded(decoding: Decoding) -> Result<Vec<StoredText>, StoreError> {
+    decoding.await.map_err(|error| StoreError::Backend(format!("decoding of stored events stopped: {error}")))?
 }

@@ -3,8 +3,9 @@
 
 use event_store::batch::IdempotencyRecord;
 use event_store::{Actor, AppendOutcome, RecordedEvent, StoreError, StoredText, StreamId};
-use sqlx::postgres::PgRow;
-use sqlx::Row;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgRow, PgTypeInfo, PgValueRef};
+use sqlx::{Decode, Postgres, Row, Type};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
@@ -46,35 +47,64 @@ fn event_from_row_with<P>(
         };
     }
 
+    // Text columns are read as `Utf8Text`; they are the bulk of a row's bytes.
+    macro_rules! text {
+        ($index:literal, $name:literal) => {{
+            let text: Utf8Text = get!($index, $name);
+            text.0
+        }};
+    }
+
     let stream_version: i64 = get!(3, "stream_version");
     let schema_version: i64 = get!(5, "schema_version");
-    let payload: String = get!(15, "payload");
+    let payload = text!(15, "payload");
     let effective_date: Option<Date> = get!(6, "effective_date");
     let recorded_at: OffsetDateTime = get!(7, "recorded_at");
     Ok(RecordedEvent {
         global_position: position,
         event_id: get!(1, "event_id"),
-        stream_id: StreamId(get!(2, "stream_id")),
+        stream_id: StreamId(text!(2, "stream_id")),
         stream_version: u64::try_from(stream_version)
             .map_err(|_| corrupt(format!("stream_version {stream_version}")))?,
-        event_type: get!(4, "event_type"),
+        event_type: text!(4, "event_type"),
         schema_version: u32::try_from(schema_version)
             .map_err(|_| corrupt(format!("schema_version {schema_version}")))?,
         effective_date,
         recorded_at,
         actor: Actor {
-            id: get!(8, "actor_id"),
-            name: get!(9, "actor_name"),
-            unit: get!(10, "actor_unit"),
-            role: get!(11, "actor_role"),
+            id: text!(8, "actor_id"),
+            name: text!(9, "actor_name"),
+            unit: text!(10, "actor_unit"),
+            role: text!(11, "actor_role"),
         },
         command_id: get!(12, "command_id"),
         correlation_id: get!(13, "correlation_id"),
         causation_id: get!(14, "causation_id"),
         payload: payload_from_text(payload).map_err(corrupt)?,
-        prev_hash: get!(16, "prev_hash"),
-        hash: get!(17, "hash"),
+        prev_hash: text!(16, "prev_hash"),
+        hash: text!(17, "hash"),
     })
+}
+
+/// A text column as `String` decodes it, but with the UTF-8 check of `simdutf8`, several times faster than the
+/// standard library's on text that is mostly not ASCII (Vietnamese payloads): that check was a tenth of the time
+/// `taskledger verify` spent reading and hashing the log.
+struct Utf8Text(String);
+
+impl Type<Postgres> for Utf8Text {
+    fn type_info() -> PgTypeInfo {
+        <String as Type<Postgres>>::type_info()
+    }
+
+    fn compatible(type_info: &PgTypeInfo) -> bool {
+        <String as Type<Postgres>>::compatible(type_info)
+    }
+}
+
+impl Decode<'_, Postgres> for Utf8Text {
+    fn decode(value: PgValueRef<'_>) -> Result<Self, BoxDynError> {
+        Ok(Utf8Text(simdutf8::basic::from_utf8(value.as_bytes()?)?.to_owned()))
+    }
 }
 
 /// A row of `idempotency_keys` (`key`, `fingerprint`, `outcome`).

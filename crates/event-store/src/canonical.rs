@@ -39,46 +39,57 @@ pub fn canonical_bytes(event: &RecordedEvent) -> Vec<u8> {
 /// The envelope is written directly, members in JCS order (their names are ASCII, so byte order is UTF-16 order).
 pub fn canonical_envelope<P>(event: &RecordedEvent<P>, canonical_payload: &str) -> String {
     let mut out = String::with_capacity(canonical_payload.len() + 512);
+    write_canonical_envelope(&mut out, event, canonical_payload);
+    out
+}
+
+/// [`canonical_envelope`] appended to `out`, for a caller that writes many envelopes into one reused buffer.
+pub fn write_canonical_envelope<P>(out: &mut String, event: &RecordedEvent<P>, canonical_payload: &str) {
+    out.reserve(canonical_payload.len() + 512);
     out.push_str("{\"actor\":{\"id\":");
-    writer::write_str(&mut out, &event.actor.id);
+    writer::write_str(out, &event.actor.id);
     out.push_str(",\"name\":");
-    writer::write_str(&mut out, &event.actor.name);
+    writer::write_str(out, &event.actor.name);
     out.push_str(",\"role\":");
-    writer::write_str(&mut out, &event.actor.role);
+    writer::write_str(out, &event.actor.role);
     out.push_str(",\"unit\":");
-    writer::write_str(&mut out, &event.actor.unit);
+    writer::write_str(out, &event.actor.unit);
     out.push_str("},\"causation_id\":");
     match event.causation_id {
-        Some(causation_id) => write_uuid(&mut out, causation_id),
+        Some(causation_id) => write_uuid(out, causation_id),
         None => out.push_str("null"),
     }
     out.push_str(",\"command_id\":");
-    write_uuid(&mut out, event.command_id);
+    write_uuid(out, event.command_id);
     out.push_str(",\"correlation_id\":");
-    write_uuid(&mut out, event.correlation_id);
+    write_uuid(out, event.correlation_id);
     out.push_str(",\"effective_date\":");
     match event.effective_date {
-        Some(date) => writer::write_str(&mut out, &format_effective_date(date)),
+        // The date's digits and hyphens need no escaping.
+        Some(date) => {
+            out.push('"');
+            write_effective_date(out, date);
+            out.push('"');
+        }
         None => out.push_str("null"),
     }
     out.push_str(",\"event_id\":");
-    write_uuid(&mut out, event.event_id);
+    write_uuid(out, event.event_id);
     out.push_str(",\"event_type\":");
-    writer::write_str(&mut out, &event.event_type);
+    writer::write_str(out, &event.event_type);
     out.push_str(",\"global_position\":");
-    writer::write_u64(&mut out, event.global_position);
+    writer::write_u64(out, event.global_position);
     out.push_str(",\"payload\":");
     out.push_str(canonical_payload);
-    out.push_str(",\"recorded_at\":");
-    writer::write_str(&mut out, &format_recorded_at(event.recorded_at));
-    out.push_str(",\"schema_version\":");
-    writer::write_u64(&mut out, u64::from(event.schema_version));
+    out.push_str(",\"recorded_at\":\"");
+    write_recorded_at(out, event.recorded_at);
+    out.push_str("\",\"schema_version\":");
+    writer::write_u64(out, u64::from(event.schema_version));
     out.push_str(",\"stream_id\":");
-    writer::write_str(&mut out, event.stream_id.as_str());
+    writer::write_str(out, event.stream_id.as_str());
     out.push_str(",\"stream_version\":");
-    writer::write_u64(&mut out, event.stream_version);
+    writer::write_u64(out, event.stream_version);
     out.push('}');
-    out
 }
 
 /// The RFC 8785 text of any JSON value. Backends store each payload in this form, so that the stored text is
@@ -120,9 +131,37 @@ pub fn is_hash(text: &str) -> bool {
 /// `recorded_at` as the envelope writes it: UTC, microseconds, `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 /// Finer digits are truncated, not rounded.
 pub fn format_recorded_at(recorded_at: OffsetDateTime) -> String {
-    let utc = truncate_to_micros(recorded_at.to_offset(UtcOffset::UTC));
-    // Formatting a date-time with a four-digit year into this description cannot fail.
-    utc.format(RECORDED_AT_FORMAT).expect("recorded_at is formattable")
+    let mut out = String::with_capacity(RECORDED_AT_LEN);
+    write_recorded_at(&mut out, recorded_at);
+    out
+}
+
+/// [`format_recorded_at`] appended to `out`.
+///
+/// The digits are written by hand, not through [`RECORDED_AT_FORMAT`]: verification formats the instant of every
+/// event, and `time`'s interpreted format descriptions cost more than the rest of the envelope's provenance. A
+/// property test holds the two to the same text.
+pub fn write_recorded_at(out: &mut String, recorded_at: OffsetDateTime) {
+    let utc = recorded_at.to_offset(UtcOffset::UTC);
+    let (year, month, day) = utc.to_calendar_date();
+    let Ok(year) = u32::try_from(year) else {
+        // Years before 1 BC have a sign; `time` knows how to write it.
+        out.push_str(&truncate_to_micros(utc).format(RECORDED_AT_FORMAT).expect("recorded_at is formattable"));
+        return;
+    };
+    let (hour, minute, second, microsecond) = utc.to_hms_micro();
+    let mut text = [0u8; RECORDED_AT_LEN];
+    write_date_digits(&mut text[..10], year, u8::from(month), day);
+    text[10] = b'T';
+    write_digits(&mut text[11..13], u32::from(hour));
+    text[13] = b':';
+    write_digits(&mut text[14..16], u32::from(minute));
+    text[16] = b':';
+    write_digits(&mut text[17..19], u32::from(second));
+    text[19] = b'.';
+    write_digits(&mut text[20..26], microsecond);
+    text[26] = b'Z';
+    out.push_str(std::str::from_utf8(&text).expect("digits and separators are ASCII"));
 }
 
 /// Reads what [`format_recorded_at`] wrote (exactly six fractional digits and a `Z`).
@@ -139,7 +178,21 @@ pub fn truncate_to_micros(instant: OffsetDateTime) -> OffsetDateTime {
 
 /// `effective_date` as the envelope writes it: `YYYY-MM-DD`.
 pub fn format_effective_date(date: Date) -> String {
-    date.format(EFFECTIVE_DATE_FORMAT).expect("a date with a four-digit year is formattable")
+    let mut out = String::with_capacity(EFFECTIVE_DATE_LEN);
+    write_effective_date(&mut out, date);
+    out
+}
+
+/// [`format_effective_date`] appended to `out`, by hand like [`write_recorded_at`].
+fn write_effective_date(out: &mut String, date: Date) {
+    let (year, month, day) = date.to_calendar_date();
+    let Ok(year) = u32::try_from(year) else {
+        out.push_str(&date.format(EFFECTIVE_DATE_FORMAT).expect("a date is formattable"));
+        return;
+    };
+    let mut text = [0u8; EFFECTIVE_DATE_LEN];
+    write_date_digits(&mut text, year, u8::from(month), day);
+    out.push_str(std::str::from_utf8(&text).expect("digits and hyphens are ASCII"));
 }
 
 /// Reads what [`format_effective_date`] wrote.
@@ -151,6 +204,29 @@ const RECORDED_AT_FORMAT: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 const EFFECTIVE_DATE_FORMAT: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+/// The length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+const RECORDED_AT_LEN: usize = 27;
+
+/// The length of `YYYY-MM-DD`.
+const EFFECTIVE_DATE_LEN: usize = 10;
+
+/// `YYYY-MM-DD` into the 10 bytes of `text`, for a year of at most four digits (the most `time` holds).
+fn write_date_digits(text: &mut [u8], year: u32, month: u8, day: u8) {
+    write_digits(&mut text[..4], year);
+    text[4] = b'-';
+    write_digits(&mut text[5..7], u32::from(month));
+    text[7] = b'-';
+    write_digits(&mut text[8..10], u32::from(day));
+}
+
+/// `value` in decimal, zero-padded to fill `text` (higher digits than fit are dropped).
+fn write_digits(text: &mut [u8], mut value: u32) {
+    for digit in text.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
 
 /// A UUID as a JCS string: lowercase hyphenated digits need no escaping.
 fn write_uuid(out: &mut String, id: uuid::Uuid) {

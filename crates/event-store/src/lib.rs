@@ -25,6 +25,7 @@ pub mod verify;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// Who did it, as taken from a verified token. Never from a request body.
@@ -251,6 +252,32 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// [`EventStore::read_all`] with each payload as the text stored, not decoded: what verification hashes.
     async fn read_all_stored(&self, after_position: u64, limit: usize) -> Result<Vec<StoredText>, StoreError>;
+
+    /// The events after `after_position` up to `up_to_position` (included), read as [`EventStore::read_all_stored`]
+    /// reads them, sent to `chunks` in position order, at most `chunk_size` at a time, while the next ones are read:
+    /// the whole log, for verification, without waiting for one page to be handled before the next is asked for.
+    /// Returns when every event was sent, at the first error, or as soon as the receiver is gone.
+    ///
+    /// The default pages through `read_all_stored`; a backend that can stream one query overrides it.
+    async fn stream_stored(
+        &self,
+        after_position: u64,
+        up_to_position: u64,
+        chunk_size: usize,
+        chunks: mpsc::Sender<Vec<StoredText>>,
+    ) -> Result<(), StoreError> {
+        let mut read_up_to = after_position;
+        while read_up_to < up_to_position {
+            let mut page = self.read_all_stored(read_up_to, chunk_size.max(1)).await?;
+            page.retain(|event| event.global_position <= up_to_position);
+            let Some(last) = page.last() else { break };
+            read_up_to = last.global_position;
+            if chunks.send(page).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
 
     /// Events of the given types, in position order, after a position, at most `limit`.
     async fn read_by_type(

@@ -93,6 +93,7 @@ macro_rules! event_store_contract_suite {
             invalid_requests_are_rejected_and_write_nothing,
             conflicting_requests_in_one_batch_fail_alone,
             read_all_pages_through_the_log,
+            stream_stored_sends_the_range_in_chunks,
             read_by_type_filters_in_position_order,
             head_names_the_last_event,
             hash_chain_verifies_after_many_appends,

@@ -19,10 +19,11 @@
 use std::collections::HashMap;
 
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 use transparency::checkpoint::{Checkpoint, CheckpointError, VerifierKey};
 use transparency::merkle::{leaf_hash, Frontier, Hash};
 
-use crate::canonical::{canonical_envelope, canonical_json, chain_digest, format_recorded_at, GENESIS_HASH};
+use crate::canonical::{canonical_json, chain_digest, format_recorded_at, write_canonical_envelope, GENESIS_HASH};
 use crate::{EventStore, LogHead, RecordedEvent, StoreError, StoredCheckpoint, StoredText, StreamId};
 
 /// What a successful verification covered.
@@ -121,7 +122,7 @@ pub fn verify_events(events: impl IntoIterator<Item = RecordedEvent>) -> Result<
     Ok(verifier.finish())
 }
 
-/// Pages through the store's log with `read_all`, `batch` events at a time, up to the head the store reported
+/// Walks the store's log, `batch` events at a time, up to the head the store reported
 /// when the verification started (events appended meanwhile are left for the next run).
 pub async fn verify_store(store: &dyn EventStore, batch: usize) -> Result<VerifyReport, VerifyStoreError> {
     let mut verifier = LogVerifier::without_checkpoints();
@@ -160,49 +161,59 @@ pub async fn all_checkpoints(store: &dyn EventStore) -> Result<Vec<StoredCheckpo
 
 async fn walk_store(store: &dyn EventStore, batch: usize, verifier: &mut LogVerifier) -> Result<(), VerifyStoreError> {
     let head = store.head().await?;
-    walk_pages(store, batch.max(1), head.position, verifier).await?;
-    if verifier.chain.head.position < head.position {
+    walk_log(store, batch.max(1), head.position, verifier).await?;
+    let verified = verifier.chain.head();
+    if verified.position < head.position {
         let problem = VerifyProblem::MissingEvents { head_position: head.position };
-        return Err(VerifyError { position: verifier.chain.head.position + 1, problem }.into());
+        return Err(VerifyError { position: verified.position + 1, problem }.into());
     }
-    if verifier.chain.head.hash != head.hash {
-        let event_hash = verifier.chain.head.hash.clone();
+    if verified.hash != head.hash {
+        let event_hash = verified.hash;
         let problem = VerifyProblem::HeadHashMismatch { head_hash: head.hash, event_hash };
         return Err(VerifyError { position: head.position, problem }.into());
     }
     Ok(())
 }
 
-/// Pushes the log up to `head_position` into the verifier, a page at a time, with payloads as stored text
-/// (`read_all_stored`: hashed as they are, never decoded). Each page is checked on a blocking thread while the
-/// next one is read, so that the database's work and the hashing overlap.
-async fn walk_pages(
+/// Pushes the log up to `head_position` into the verifier, with payloads as stored text (hashed as they are, never
+/// decoded), streamed by the store (`stream_stored`) in chunks of `batch` events, or `MAX_CHUNK_EVENTS` if fewer.
+/// Each chunk is checked on a blocking thread while the store reads the next ones, so that the database's work, the
+/// reading and the hashing overlap.
+async fn walk_log(
     store: &dyn EventStore,
     batch: usize,
     head_position: u64,
     verifier: &mut LogVerifier,
 ) -> Result<(), VerifyStoreError> {
-    let mut page = store.read_all_stored(0, batch).await?;
-    while !page.is_empty() {
-        let read_up_to = page.last().map_or(0, |event| event.global_position);
-        let mut checker = std::mem::replace(verifier, LogVerifier::without_checkpoints());
-        let checking = tokio::task::spawn_blocking(move || {
-            let result = page
-                .iter()
-                .take_while(|event| event.global_position <= head_position)
-                .try_for_each(|event| checker.push_stored(event));
-            (checker, result)
-        });
-        let next_page =
-            if read_up_to >= head_position { Ok(Vec::new()) } else { store.read_all_stored(read_up_to, batch).await };
-        let (checker, result) =
-            checking.await.map_err(|error| StoreError::Backend(format!("verification stopped: {error}")))?;
-        *verifier = checker;
-        result?;
-        page = next_page?;
-    }
-    Ok(())
+    let (sender, mut receiver) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let reading = store.stream_stored(0, head_position, batch.min(MAX_CHUNK_EVENTS), sender);
+    // The receiver moves into the checking: when a check fails, it is dropped and the reading stops.
+    let checking = async move {
+        while let Some(chunk) = receiver.recv().await {
+            let mut checker = std::mem::replace(&mut *verifier, LogVerifier::without_checkpoints());
+            let checked = tokio::task::spawn_blocking(move || {
+                let result = chunk.iter().try_for_each(|event| checker.push_stored(event));
+                (checker, result)
+            });
+            let (checker, result) =
+                checked.await.map_err(|error| StoreError::Backend(format!("verification stopped: {error}")))?;
+            *verifier = checker;
+            result?;
+        }
+        Ok::<(), VerifyStoreError>(())
+    };
+    let (read, checked) = tokio::join!(reading, checking);
+    // A failed check names the first bad event, whatever the reading met after it.
+    checked?;
+    Ok(read?)
 }
+
+/// Chunks read ahead of the one being checked: enough to keep the store busy, few enough to bound memory.
+const CHUNKS_IN_FLIGHT: usize = 2;
+
+/// The largest chunk, whatever the batch: a chunk's rows, events and envelopes (about 2 kB an event) pass from one
+/// thread to the next, and in chunks this small they are still in the processor's cache when they get there.
+const MAX_CHUNK_EVENTS: usize = 1_000;
 
 /// The hash chain, the Merkle tree over it, and signed checkpoints, checked in one pass over the events in
 /// position order. Memory: the chain's per-stream versions and O(log n) hashes of the tree's right edge.
@@ -274,7 +285,7 @@ impl LogVerifier {
     /// The report, once every event was pushed; fails if a checkpoint covers more events than were pushed.
     pub fn finish(mut self) -> Result<CheckpointedReport, VerifyError> {
         self.check_reached_checkpoints()?;
-        let log_size = self.chain.head.position;
+        let log_size = self.chain.head_position;
         if let Some(beyond) = self.pending.first() {
             let problem = VerifyProblem::ShorterThanCheckpoint { log_size, tree_size: beyond.size() };
             return Err(VerifyError { position: log_size + 1, problem });
@@ -309,11 +320,17 @@ impl LogVerifier {
 /// After an error the verifier stays where it was; pushing more events is meaningless.
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
-    head: LogHead,
-    /// `head.hash` as bytes.
+    head_position: u64,
+    /// The head's hash as bytes, what the next event's hash is computed over.
     head_digest: Hash,
+    /// The head's hash as lowercase hex, what the next event's `prev_hash` must be.
+    head_hex: [u8; 64],
     last_recorded_at: Option<OffsetDateTime>,
-    stream_versions: HashMap<StreamId, u64>,
+    /// Each stream's last version. `foldhash`, not the standard SipHash: this map is looked up once per event, and
+    /// its keys are seeded at random per verifier all the same.
+    stream_versions: HashMap<StreamId, u64, foldhash::fast::RandomState>,
+    /// The envelope of the event being checked, in a buffer that every event reuses.
+    envelope: String,
 }
 
 impl Default for ChainVerifier {
@@ -324,11 +341,15 @@ impl Default for ChainVerifier {
 
 impl ChainVerifier {
     pub fn new() -> Self {
+        let mut head_hex = [0u8; 64];
+        head_hex.copy_from_slice(GENESIS_HASH.as_bytes());
         ChainVerifier {
-            head: LogHead { position: 0, hash: GENESIS_HASH.to_owned() },
+            head_position: 0,
             head_digest: [0; 32],
+            head_hex,
             last_recorded_at: None,
-            stream_versions: HashMap::new(),
+            stream_versions: HashMap::default(),
+            envelope: String::new(),
         }
     }
 
@@ -342,28 +363,52 @@ impl ChainVerifier {
         self.push_with_payload(event, &event.payload).map(|_| ())
     }
 
+    /// The report for the events pushed so far.
+    pub fn finish(self) -> VerifyReport {
+        VerifyReport { n_events: self.head_position, n_streams: self.stream_versions.len() as u64, head: self.head() }
+    }
+
+    /// The last verified position and its hash.
+    fn head(&self) -> LogHead {
+        LogHead { position: self.head_position, hash: hex_text(&self.head_hex) }
+    }
+
     /// Checks the event and answers its chain hash as bytes.
     fn push_with_payload<P>(&mut self, event: &RecordedEvent<P>, canonical_payload: &str) -> Result<Hash, VerifyError> {
-        let fail = |problem| Err(VerifyError { position: event.global_position, problem });
+        self.check_link(event)?;
+        self.envelope.clear();
+        write_canonical_envelope(&mut self.envelope, event, canonical_payload);
+        let digest = chain_digest(&self.head_digest, self.envelope.as_bytes());
+        self.check_content_and_advance(event, digest)
+    }
 
-        let expected_position = self.head.position + 1;
+    /// Rules 1 and 2: the event's position and `prev_hash` follow the head.
+    fn check_link<P>(&self, event: &RecordedEvent<P>) -> Result<(), VerifyError> {
+        let fail = |problem| Err(VerifyError { position: event.global_position, problem });
+        let expected_position = self.head_position + 1;
         if event.global_position != expected_position {
             return fail(VerifyProblem::PositionGap { expected: expected_position });
         }
-        if event.prev_hash != self.head.hash {
+        if event.prev_hash.as_bytes() != self.head_hex {
             return fail(VerifyProblem::PrevHashMismatch {
-                expected: self.head.hash.clone(),
+                expected: hex_text(&self.head_hex),
                 found: event.prev_hash.clone(),
             });
         }
-        let digest = chain_digest(&self.head_digest, canonical_envelope(event, canonical_payload).as_bytes());
+        Ok(())
+    }
+
+    /// Rules 3 to 5 for an event whose link to the head holds and whose hash recomputes to `digest`; the event
+    /// becomes the head if they hold.
+    fn check_content_and_advance<P>(&mut self, event: &RecordedEvent<P>, digest: Hash) -> Result<Hash, VerifyError> {
+        let fail = |problem| Err(VerifyError { position: event.global_position, problem });
         let mut computed = [0u8; 64];
         hex::encode_to_slice(digest, &mut computed).expect("64 hex digits hold 32 bytes");
         if event.hash.as_bytes() != computed {
-            let computed = String::from_utf8_lossy(&computed).into_owned();
-            return fail(VerifyProblem::HashMismatch { stored: event.hash.clone(), computed });
+            return fail(VerifyProblem::HashMismatch { stored: event.hash.clone(), computed: hex_text(&computed) });
         }
-        let expected_version = self.stream_versions.get(&event.stream_id).copied().unwrap_or(0) + 1;
+        let known_version = self.stream_versions.get_mut(&event.stream_id);
+        let expected_version = known_version.as_deref().copied().unwrap_or(0) + 1;
         if event.stream_version != expected_version {
             return fail(VerifyProblem::StreamVersionGap {
                 stream_id: event.stream_id.clone(),
@@ -378,22 +423,23 @@ impl ChainVerifier {
             });
         }
 
-        self.head = LogHead { position: event.global_position, hash: event.hash.clone() };
-        self.head_digest = digest;
-        self.last_recorded_at = Some(event.recorded_at);
-        match self.stream_versions.get_mut(&event.stream_id) {
+        match known_version {
             Some(version) => *version = event.stream_version,
             None => {
                 self.stream_versions.insert(event.stream_id.clone(), event.stream_version);
             }
         }
+        self.head_position = event.global_position;
+        self.head_digest = digest;
+        self.head_hex = computed;
+        self.last_recorded_at = Some(event.recorded_at);
         Ok(digest)
     }
+}
 
-    /// The report for the events pushed so far.
-    pub fn finish(self) -> VerifyReport {
-        VerifyReport { n_events: self.head.position, n_streams: self.stream_versions.len() as u64, head: self.head }
-    }
+/// Hex digits as text (they are ASCII, so always UTF-8).
+fn hex_text(digits: &[u8; 64]) -> String {
+    String::from_utf8_lossy(digits).into_owned()
 }
 
 #[cfg(test)]

@@ -278,3 +278,39 @@ proptest! {
         prop_assert_eq!(canonical_envelope(&event, &canonical_payload).into_bytes(), expected);
     }
 }
+
+/// Any instant `time` can hold, at any offset, to the nanosecond.
+fn any_instant() -> impl Strategy<Value = OffsetDateTime> {
+    let min = time::PrimitiveDateTime::MIN.assume_utc().unix_timestamp_nanos();
+    let max = time::PrimitiveDateTime::MAX.assume_utc().unix_timestamp_nanos();
+    (min..=max, -86_399_i32..=86_399).prop_map(|(nanos, offset_seconds)| {
+        let utc = OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("within time's range");
+        let offset = UtcOffset::from_whole_seconds(offset_seconds).expect("within a day");
+        // An instant near the ends of the range may not be representable at every offset; keep it in UTC then.
+        utc.checked_to_offset(offset).unwrap_or(utc)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn recorded_at_digits_are_what_the_format_description_writes(instant in any_instant()) {
+        let expected = truncate_to_micros(instant.to_offset(UtcOffset::UTC))
+            .format(RECORDED_AT_FORMAT)
+            .expect("formattable");
+        prop_assert_eq!(format_recorded_at(instant), expected);
+    }
+
+    #[test]
+    fn effective_date_digits_are_what_the_format_description_writes(instant in any_instant()) {
+        let date = instant.date();
+        prop_assert_eq!(format_effective_date(date), date.format(EFFECTIVE_DATE_FORMAT).expect("formattable"));
+    }
+
+    #[test]
+    fn recorded_at_of_common_years_round_trips(micros in 0_i64..253_402_300_800_000_000) {
+        let instant = OffsetDateTime::UNIX_EPOCH + time::Duration::microseconds(micros);
+        prop_assert_eq!(parse_recorded_at(&format_recorded_at(instant)).expect("parses"), instant);
+    }
+}

@@ -368,6 +368,42 @@ pub async fn read_all_pages_through_the_log(fixture: Arc<dyn Fixture>) {
     assert_eq!(store.read_all(7, 1).await.expect("read_all")[0].global_position, 8);
 }
 
+pub async fn stream_stored_sends_the_range_in_chunks(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store();
+    for index in 0..25 {
+        append_ok(&*store, request_to(&format!("s-{}", index % 4), ExpectedVersion::Any, 1)).await;
+    }
+    let chunks_of = |after_position: u64, up_to_position: u64, chunk_size: usize| {
+        let store = store.clone();
+        async move {
+            let (sender, mut receiver) = tokio::sync::mpsc::channel(100);
+            store.stream_stored(after_position, up_to_position, chunk_size, sender).await.expect("stream_stored");
+            let mut chunks = Vec::new();
+            while let Some(chunk) = receiver.recv().await {
+                chunks.push(chunk);
+            }
+            chunks
+        }
+    };
+
+    let chunks = chunks_of(3, 20, 5).await;
+    let positions: Vec<Vec<u64>> =
+        chunks.iter().map(|chunk| chunk.iter().map(|event| event.global_position).collect()).collect();
+    assert_eq!(positions, [vec![4, 5, 6, 7, 8], vec![9, 10, 11, 12, 13], vec![14, 15, 16, 17, 18], vec![19, 20]]);
+    let streamed: Vec<_> = chunks.into_iter().flatten().collect();
+    assert_eq!(streamed, store.read_all_stored(3, 17).await.expect("read_all_stored"));
+
+    let whole: Vec<_> = chunks_of(0, u64::MAX, 10).await.iter().map(Vec::len).collect();
+    assert_eq!(whole, [10, 10, 5]);
+    assert!(chunks_of(25, 30, 10).await.is_empty());
+    assert!(chunks_of(10, 10, 10).await.is_empty());
+
+    // A receiver that is gone stops the reading without an error.
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    drop(receiver);
+    store.stream_stored(0, 25, 1, sender).await.expect("a closed receiver is not an error");
+}
+
 pub async fn read_by_type_filters_in_position_order(fixture: Arc<dyn Fixture>) {
     let store = fixture.store();
     let types = ["PlanCreated", "TaskAdded", "ProgressReported", "TaskAdded", "ProgressReported", "TaskCompleted"];
