@@ -96,7 +96,8 @@ impl PostgresEventStore {
             .map_err(|error| StoreError::Backend(format!("cannot apply the event store migrations: {error}")))?;
         let append_path_counts = Arc::new(Mutex::new(AppendPathCounts::default()));
         let writer =
-            GroupCommit::spawn(PostgresBatchAppender::new(pool.clone(), append_path_counts.clone()), group_commit);
+            GroupCommit::spawn(PostgresBatchAppender::new(pool.clone(), append_path_counts.clone()), group_commit)
+                .map_err(|error| StoreError::Backend(format!("cannot start the event store writer: {error}")))?;
         Ok(PostgresEventStore { pool, writer, append_path_counts })
     }
 

@@ -81,7 +81,8 @@ impl SqliteEventStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(store_error)?;
-        let writer = GroupCommit::spawn(SqliteBatchAppender { pool: writer_pool.clone() }, group_commit);
+        let writer = GroupCommit::spawn(SqliteBatchAppender { pool: writer_pool.clone() }, group_commit)
+            .map_err(|error| StoreError::Backend(format!("cannot start the event store writer: {error}")))?;
         Ok(SqliteEventStore { readers, writer_pool, writer })
     }
 

@@ -2,23 +2,18 @@
 //! per command.
 //!
 //! A backend implements [`BatchAppender`] (one transaction for a whole batch, planned with [`crate::batch`]);
-//! [`GroupCommit::spawn`] starts the one writer task that feeds it. Callers send their request with a reply
-//! channel; the writer takes the first queued request, then whatever else is already queued (up to
+//! [`GroupCommit::spawn`] starts the one writer that feeds it. Callers send their request with a reply channel; the writer takes the first queued request, then whatever else is already queued (up to
 //! [`GroupCommitConfig::max_batch_requests`] requests and about [`GroupCommitConfig::max_batch_events`] events),
 //! appends the batch and answers each caller. It never waits for a batch to fill: a lone request is appended at
 //! once, and batches grow only while the previous transaction is in flight, which is exactly when waiting callers
-//! pile up. Before taking what is queued, the writer yields once to the scheduler: the callers that the previous
-//! batch's answers have just woken, and that are about to send their next request, then join this batch instead
-//! of the next one (without the yield, a batch of many is followed by a batch of one, a whole transaction for a
-//! single request).
+//! pile up. The writer runs on a thread of its own (see [`GroupCommit::spawn`]).
 //!
 //! A request that fails its own checks gets its own error; if the transaction fails, every request of the batch
-//! gets that store error. The writer task ends when the last [`GroupCommit`] handle is dropped, after answering
+//! gets that store error. The writer ends when the last [`GroupCommit`] handle is dropped, after answering
 //! what was queued.
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 use tracing::{debug, error};
 
 use crate::batch::validate_request;
@@ -57,15 +52,24 @@ impl Default for GroupCommitConfig {
 #[derive(Debug)]
 pub struct GroupCommit {
     sender: mpsc::Sender<Job>,
-    writer: JoinHandle<()>,
+    /// Answered (or dropped) when the writer has ended.
+    finished: oneshot::Receiver<()>,
 }
 
 impl GroupCommit {
-    /// Starts the writer task on the current tokio runtime.
-    pub fn spawn(appender: impl BatchAppender, config: GroupCommitConfig) -> Self {
+    /// Starts the writer on a thread of its own with a single-threaded tokio runtime, so that the batch cycle (plan,
+    /// send, wait for the commit, answer, take the next batch) never waits in the callers' runtime queue behind
+    /// the request handlers it serves: the database gets the next batch as soon as a commit returns. Fails only
+    /// when the thread or its runtime cannot be made.
+    pub fn spawn(appender: impl BatchAppender, config: GroupCommitConfig) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
-        let writer = tokio::spawn(run_writer(appender, receiver, config));
-        GroupCommit { sender, writer }
+        let (finished_sender, finished) = oneshot::channel();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name("event-store-writer".to_owned()).spawn(move || {
+            runtime.block_on(run_writer(appender, receiver, config));
+            let _ = finished_sender.send(());
+        })?;
+        Ok(GroupCommit { sender, finished })
     }
 
     /// Queues the request for the next batch and waits for its reply. A request that fails
@@ -79,10 +83,10 @@ impl GroupCommit {
 
     /// Stops accepting requests, lets the writer answer what is queued, and waits for it to end.
     pub async fn shutdown(self) {
-        let GroupCommit { sender, writer } = self;
+        let GroupCommit { sender, finished } = self;
         drop(sender);
-        if let Err(join_error) = writer.await {
-            error!(error = %join_error, "group commit writer ended abnormally");
+        if finished.await.is_err() {
+            error!("group commit writer ended abnormally");
         }
     }
 }
@@ -117,7 +121,6 @@ async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<J
                 None => break,
             },
         };
-        tokio::task::yield_now().await;
         let mut batch_events = n_events(&first.request);
         let mut jobs = vec![first];
         while jobs.len() < config.max_batch_requests && batch_events < config.max_batch_events {

@@ -102,7 +102,7 @@ async fn append_concurrently(
 #[tokio::test]
 async fn a_lone_request_is_appended_at_once() {
     let appender = Arc::new(MemoryAppender::default());
-    let writer = GroupCommit::spawn(appender.clone(), GroupCommitConfig::default());
+    let writer = GroupCommit::spawn(appender.clone(), GroupCommitConfig::default()).unwrap();
     let outcome = writer.append(request("a", ExpectedVersion::NoStream, 2)).await.expect("append");
     assert_eq!((outcome.first_position, outcome.last_position), (1, 2));
     assert_eq!(*appender.batch_sizes.lock().expect("lock"), [1]);
@@ -111,7 +111,7 @@ async fn a_lone_request_is_appended_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_that_pile_up_share_a_batch_and_fail_alone() {
     let appender = Arc::new(MemoryAppender { delay: Duration::from_millis(20), ..MemoryAppender::default() });
-    let writer = Arc::new(GroupCommit::spawn(appender.clone(), GroupCommitConfig::default()));
+    let writer = Arc::new(GroupCommit::spawn(appender.clone(), GroupCommitConfig::default()).unwrap());
     let requests = (0..64)
         .map(|index| request(if index % 2 == 0 { "shared" } else { "other" }, ExpectedVersion::NoStream, 1))
         .collect();
@@ -128,7 +128,7 @@ async fn requests_that_pile_up_share_a_batch_and_fail_alone() {
 async fn batches_respect_their_bounds() {
     let appender = Arc::new(MemoryAppender { delay: Duration::from_millis(5), ..MemoryAppender::default() });
     let config = GroupCommitConfig { max_batch_requests: 4, max_batch_events: 6, queue_capacity: 8 };
-    let writer = Arc::new(GroupCommit::spawn(appender.clone(), config));
+    let writer = Arc::new(GroupCommit::spawn(appender.clone(), config).unwrap());
     let requests = (0..40).map(|index| request(&format!("s-{index}"), ExpectedVersion::Any, 1 + index % 3)).collect();
     let results = append_concurrently(&writer, requests).await;
 
@@ -147,7 +147,7 @@ async fn batches_respect_their_bounds() {
 async fn a_failed_transaction_fails_every_request_of_the_batch() {
     let appender =
         Arc::new(MemoryAppender { delay: Duration::from_millis(5), fail: true, ..MemoryAppender::default() });
-    let writer = Arc::new(GroupCommit::spawn(appender, GroupCommitConfig::default()));
+    let writer = Arc::new(GroupCommit::spawn(appender, GroupCommitConfig::default()).unwrap());
     let requests = (0..10).map(|index| request(&format!("s-{index}"), ExpectedVersion::Any, 1)).collect();
     for result in append_concurrently(&writer, requests).await {
         assert_eq!(result, Err(AppendError::Store(StoreError::Unavailable("connection refused".to_owned()))));
@@ -157,7 +157,7 @@ async fn a_failed_transaction_fails_every_request_of_the_batch() {
 #[tokio::test]
 async fn shutdown_answers_what_is_queued_then_stops() {
     let appender = Arc::new(MemoryAppender { delay: Duration::from_millis(5), ..MemoryAppender::default() });
-    let writer = GroupCommit::spawn(appender.clone(), GroupCommitConfig::default());
+    let writer = GroupCommit::spawn(appender.clone(), GroupCommitConfig::default()).unwrap();
     let (reply, answer) = oneshot::channel();
     writer.sender.send(Job { request: request("a", ExpectedVersion::Any, 1), reply }).await.expect("queued");
     writer.shutdown().await;
