@@ -841,10 +841,25 @@ impl Dispatcher {
                 }
                 Job::Digest(mut members) => {
                     let Some(first) = members.first().map(|member| &member.delivery) else { continue };
-                    let redelivery = members.iter().any(|member| member.delivery.redelivery);
-                    let digest_id = match (&first.digest_id, redelivery) {
-                        (Some(digest_id), true) => digest_id.clone(),
-                        _ => {
+                    // A digest goes again under its first id only when it carries exactly what went under that id
+                    // (the receiver drops a second message with an id it has): otherwise it is a new digest.
+                    let original = match &first.digest_id {
+                        Some(digest_id) if members.iter().all(|member| member.delivery.redelivery) => {
+                            let same_digest =
+                                members.iter().all(|member| member.delivery.digest_id.as_ref() == Some(digest_id));
+                            let in_flight = self.notify.digest_members_in_flight(digest_id).await?;
+                            let member_ids: HashSet<&str> =
+                                members.iter().map(|member| member.delivery.delivery_id.as_str()).collect();
+                            let whole = in_flight.len() == member_ids.len()
+                                && in_flight.iter().all(|id| member_ids.contains(id.as_str()));
+                            (same_digest && whole).then(|| digest_id.clone())
+                        }
+                        _ => None,
+                    };
+                    let redelivery = original.is_some();
+                    let digest_id = match original {
+                        Some(digest_id) => digest_id,
+                        None => {
                             self.notify
                                 .reserve_digest_id(
                                     &first.recipient.id,

@@ -551,6 +551,20 @@ impl NotifyStore {
         Ok(rows.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<_, _>>()?)
     }
 
+    /// The deliveries of the digest `digest_id` whose attempt was started and has no outcome yet: the digest as it
+    /// may have reached its recipient, all of which a redelivery under the same id must carry.
+    pub async fn digest_members_in_flight(&self, digest_id: &str) -> Result<HashSet<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT delivery_id FROM notify_deliveries
+             WHERE digest_id = $1 AND status = 'pending' AND attempt_started IS NOT NULL
+               AND attempt_started > attempts",
+        )
+        .bind(digest_id.to_owned())
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.iter().map(|row| row.try_get::<String, _>(0)).collect::<Result<_, _>>()?)
+    }
+
     /// Reserves the id of a new digest to a recipient through a channel and address on a day: the `seq`-th digest
     /// of that day has [`digest_id`]`(…, seq)`, the first one unused; two replicas never reserve the same.
     pub async fn reserve_digest_id(

@@ -214,3 +214,47 @@ async fn a_digest_sent_again_after_its_replica_died_keeps_its_id_of_the_recipien
     assert_eq!(next, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 2));
     world.teardown().await;
 }
+
+#[tokio::test]
+async fn a_digest_that_would_carry_more_than_what_went_under_its_id_goes_under_a_new_id() {
+    let receivers = Receivers::start().await;
+    let config = receivers.config(
+        "lease = \"1s\"\n[rules.reports]\nenabled = false\n[rules.overdue]\nenabled = false\n\
+         [rules.deadline]\ncatch_up = \"digest\"",
+    );
+    let world = World::start(Backend::Sqlite, config, at(date("2024-06-01"), 7, 0), 1).await;
+    let (_, tasks) = world.plan_with_tasks(&["2024-06-28", "2024-06-27", "2024-07-10"]).await;
+    world.step_to(at(date("2024-06-03"), 9, 0)).await;
+
+    // A replica claims the late reminders, starts a webhook digest of only some of them and dies.
+    let now = at(date("2024-06-27"), 10, 0);
+    world.clock.set(now);
+    world.service().catch_up().await.expect("the consumer catches up");
+    let store = &world.service().store;
+    let claimed = store.claim_due(now, "dead-replica", std::time::Duration::from_secs(1), 256).await.unwrap();
+    let webhook_ids: Vec<&str> = claimed
+        .iter()
+        .filter(|delivery| delivery.channel == ChannelKind::Webhook)
+        .map(|delivery| delivery.delivery_id.as_str())
+        .collect();
+    assert!(webhook_ids.len() >= 2, "{webhook_ids:?}");
+    let day = date("2024-06-27");
+    let reserved = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
+    let started = store.start_attempts(&webhook_ids[..1], "dead-replica", Some(&reserved)).await.unwrap();
+    assert_eq!(started.len(), 1);
+
+    // The survivor's digest carries more than went under the first id: under that id the receiver would drop it
+    // as a copy, so it goes under the day's next id, and is no redelivery.
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    world.step_to(at(date("2024-06-27"), 10, 1)).await;
+    let webhooks = receivers.webhook.deliveries();
+    assert_eq!(webhooks.len(), 1, "one digest to the webhook endpoint");
+    assert_eq!(webhooks[0].webhook_id, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 2));
+    assert!(!webhooks[0].redelivery);
+    assert_eq!(webhooks[0].event().unwrap().data.reminder.tasks.len(), 3);
+    for task_id in &tasks {
+        let (_, sent) = outcomes(&world, *task_id).await;
+        assert!(!sent.is_empty());
+    }
+    world.teardown().await;
+}
