@@ -187,3 +187,58 @@ async fn the_function_refuses_a_recorded_at_far_from_the_store_clock_and_a_snaps
     store.close().await;
     database.drop_database().await;
 }
+
+/// The writer's lookups probe the unique indexes even when the plan cached for its connection was made while the
+/// tables were analysed empty: appends to a store whose `idempotency_keys` was analysed empty and then grew read
+/// none of its rows sequentially.
+#[tokio::test]
+async fn lookups_probe_the_indexes_of_tables_analysed_empty() {
+    let database = TestDatabase::create().await;
+    let store = open(&database).await;
+    let pool = store.pool().clone();
+    sqlx::raw_sql("VACUUM (ANALYZE) idempotency_keys, events").execute(&pool).await.expect("analyse the empty tables");
+    let keyed = |version| with_idempotency(request_to("a", version, 1), Uuid::now_v7(), "fingerprint");
+    store.append(keyed(ExpectedVersion::NoStream)).await.expect("first append");
+    // More than five executions: PL/pgSQL and sqlx then keep a generic plan for the connection.
+    for version in 1..10 {
+        store.append(keyed(ExpectedVersion::Exact(version))).await.expect("append");
+    }
+    sqlx::query(
+        "INSERT INTO idempotency_keys (key, fingerprint, outcome) \
+         SELECT gen_random_uuid(), 'loaded', '{}' FROM generate_series(1, 20000)",
+    )
+    .execute(&pool)
+    .await
+    .expect("load idempotency keys");
+
+    let (seq_tup_read, idx_scan) = loop_until_flushed(&store, &pool).await;
+    assert!(idx_scan > 0, "the writer's statistics were reported");
+    assert_eq!(seq_tup_read, 0, "an append read idempotency_keys sequentially");
+    store.close().await;
+    database.drop_database().await;
+}
+
+/// Appends until the writer's backend has reported its table statistics (at most once a second, when it goes idle)
+/// and answers `idempotency_keys`'s sequentially read rows and index scans.
+async fn loop_until_flushed(store: &PostgresEventStore, pool: &sqlx::PgPool) -> (i64, i64) {
+    let mut version = 10;
+    for _ in 0..10 {
+        let request = with_idempotency(request_to("a", ExpectedVersion::Exact(version), 1), Uuid::now_v7(), "f");
+        store.append(request).await.expect("append");
+        version += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        sqlx::query("SELECT pg_stat_clear_snapshot()").execute(pool).await.expect("clear the snapshot");
+        let row = sqlx::query(
+            "SELECT coalesce(seq_tup_read, 0), coalesce(idx_scan, 0) FROM pg_stat_user_tables \
+             WHERE relname = 'idempotency_keys'",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("read the table statistics");
+        let (seq_tup_read, idx_scan): (i64, i64) = (row.get(0), row.get(1));
+        if idx_scan >= 12 || seq_tup_read > 0 {
+            return (seq_tup_read, idx_scan);
+        }
+    }
+    panic!("the writer's statistics were never reported");
+}
