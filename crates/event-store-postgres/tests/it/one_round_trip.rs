@@ -221,11 +221,9 @@ async fn lookups_probe_the_indexes_of_tables_analysed_empty() {
 /// Appends until the writer's backend has reported its table statistics (at most once a second, when it goes idle)
 /// and answers `idempotency_keys`'s sequentially read rows and index scans.
 async fn loop_until_flushed(store: &PostgresEventStore, pool: &sqlx::PgPool) -> (i64, i64) {
-    let mut version = 10;
-    for _ in 0..10 {
+    for version in 10..20 {
         let request = with_idempotency(request_to("a", ExpectedVersion::Exact(version), 1), Uuid::now_v7(), "f");
         store.append(request).await.expect("append");
-        version += 1;
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
         sqlx::query("SELECT pg_stat_clear_snapshot()").execute(pool).await.expect("clear the snapshot");
         let row = sqlx::query(
