@@ -102,6 +102,18 @@ impl ReadDb {
         })
     }
 
+    /// [`Self::begin_write`] for a transaction that applies events to a read model with its checkpoint. On PostgreSQL
+    /// it commits without waiting for the WAL to reach the disk (`synchronous_commit = off`): a crash may lose the
+    /// last such transactions, and only whole, since each moves the checkpoint with its rows; the runtime then applies
+    /// those events again from the store. The rows are visible to readers at commit either way, and any later
+    /// durable commit makes them durable too.
+    pub async fn begin_apply(&self) -> Result<Transaction<'static, Any>, DbError> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit = off").await?,
+        })
+    }
+
     /// ` FOR UPDATE` where the engine has row locks (SQLite's write transaction already excludes other writers).
     pub fn for_update(&self) -> &'static str {
         match self.dialect {

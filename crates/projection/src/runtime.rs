@@ -141,7 +141,7 @@ impl Projector {
         events.dedup_by_key(|event| event.global_position);
         while !events.is_empty() {
             let started = Instant::now();
-            let mut transaction = self.db.begin_write().await?;
+            let mut transaction = self.db.begin_apply().await?;
             let row = sqlx::query(&format!(
                 "SELECT active_generation, checkpoint FROM rm_projections WHERE model = $1{}",
                 self.db.for_update()
@@ -198,7 +198,7 @@ impl Projector {
         reason: &str,
     ) -> Result<(), ProjectionError> {
         let started = Instant::now();
-        let mut transaction = self.db.begin_write().await?;
+        let mut transaction = self.db.begin_apply().await?;
         let row = sqlx::query(&format!(
             "SELECT active_generation, checkpoint FROM rm_projections WHERE model = $1{}",
             self.db.for_update()

@@ -93,3 +93,22 @@ fn any_delivery_order_ends_like_a_catch_up() {
         })
         .unwrap();
 }
+
+/// A transaction that applies events commits without waiting for the disk on PostgreSQL (its rows and checkpoint
+/// are lost together or kept together); other write transactions wait as before.
+#[tokio::test]
+async fn applying_events_commits_without_waiting_for_the_disk_on_postgres() {
+    let stores = crate::support::TestStores::postgres().await;
+    let db = stores.postgres_read_db().await;
+    let setting = |mut transaction: sqlx::Transaction<'static, sqlx::Any>| async move {
+        let row = sqlx::query("SELECT current_setting('synchronous_commit')")
+            .fetch_one(&mut *transaction)
+            .await
+            .expect("read the setting");
+        transaction.rollback().await.expect("roll back");
+        sqlx::Row::try_get::<String, _>(&row, 0).expect("text")
+    };
+    assert_eq!(setting(db.begin_apply().await.expect("begin")).await, "off");
+    assert_eq!(setting(db.begin_write().await.expect("begin")).await, "on");
+    stores.teardown().await;
+}
