@@ -165,8 +165,14 @@ async fn a_completed_task_is_not_chased_and_once_reopened_it_is_again() {
     world.teardown().await;
 }
 
-#[tokio::test]
-async fn a_digest_sent_again_after_its_replica_died_keeps_its_id_of_the_recipient_channel_and_day() {
+/// The webhook digest's day on which a replica dies mid-digest.
+const DIGEST_DAY: &str = "2024-06-27";
+
+/// A service down until 27/6 10:00 with three late reminders under the digest policy; a replica claims them,
+/// reserves the day's first webhook digest id, marks the sends of the first `n_started` webhook deliveries (all of
+/// them when `None`) started with it, as it does right before sending, and dies. Its lease expires and the survivor
+/// dispatches at 10:01.
+async fn a_replica_dies_mid_digest(n_started: Option<usize>) -> (Receivers, World, Vec<uuid::Uuid>) {
     let receivers = Receivers::start().await;
     let config = receivers.config(
         "lease = \"1s\"\n[rules.reports]\nenabled = false\n[rules.overdue]\nenabled = false\n\
@@ -176,58 +182,7 @@ async fn a_digest_sent_again_after_its_replica_died_keeps_its_id_of_the_recipien
     let (_, tasks) = world.plan_with_tasks(&["2024-06-28", "2024-06-27", "2024-07-10"]).await;
     world.step_to(at(date("2024-06-03"), 9, 0)).await;
 
-    // Down until 27/6 10:00. A replica claims the late reminders, marks the webhook digest's sends started (as it
-    // does right before sending) and dies.
-    let now = at(date("2024-06-27"), 10, 0);
-    world.clock.set(now);
-    world.service().catch_up().await.expect("the consumer catches up");
-    let store = &world.service().store;
-    let claimed = store.claim_due(now, "dead-replica", std::time::Duration::from_secs(1), 256).await.unwrap();
-    let webhook_ids: Vec<&str> = claimed
-        .iter()
-        .filter(|delivery| delivery.channel == ChannelKind::Webhook)
-        .map(|delivery| delivery.delivery_id.as_str())
-        .collect();
-    assert!(!webhook_ids.is_empty());
-    let day = date("2024-06-27");
-    let first_of_the_day = digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 1);
-    let reserved = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
-    assert_eq!(reserved, first_of_the_day);
-    let started = store.start_attempts(&webhook_ids, "dead-replica", Some(&reserved)).await.unwrap();
-    assert_eq!(started.len(), webhook_ids.len());
-
-    // Once its lease has expired, the survivor sends the digest again under the same id, marked a redelivery.
-    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    world.step_to(at(date("2024-06-27"), 10, 1)).await;
-    let webhooks = receivers.webhook.deliveries();
-    assert_eq!(webhooks.len(), 1, "one digest to the webhook endpoint");
-    assert_eq!(webhooks[0].webhook_id, first_of_the_day);
-    assert!(webhooks[0].redelivery);
-    assert_eq!(webhooks[0].event().unwrap().data.reminder.tasks.len(), 3);
-    for task_id in &tasks {
-        let (_, sent) = outcomes(&world, *task_id).await;
-        assert!(!sent.is_empty());
-    }
-    // The email digest, claimed but never started, is no redelivery; a further digest that day has the next id.
-    assert_eq!(receivers.smtp.messages().len(), 1, "one digest email to the unit");
-    let next = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
-    assert_eq!(next, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 2));
-    world.teardown().await;
-}
-
-#[tokio::test]
-async fn a_digest_that_would_carry_more_than_what_went_under_its_id_goes_under_a_new_id() {
-    let receivers = Receivers::start().await;
-    let config = receivers.config(
-        "lease = \"1s\"\n[rules.reports]\nenabled = false\n[rules.overdue]\nenabled = false\n\
-         [rules.deadline]\ncatch_up = \"digest\"",
-    );
-    let world = World::start(Backend::Sqlite, config, at(date("2024-06-01"), 7, 0), 1).await;
-    let (_, tasks) = world.plan_with_tasks(&["2024-06-28", "2024-06-27", "2024-07-10"]).await;
-    world.step_to(at(date("2024-06-03"), 9, 0)).await;
-
-    // A replica claims the late reminders, starts a webhook digest of only some of them and dies.
-    let now = at(date("2024-06-27"), 10, 0);
+    let now = at(date(DIGEST_DAY), 10, 0);
     world.clock.set(now);
     world.service().catch_up().await.expect("the consumer catches up");
     let store = &world.service().store;
@@ -238,18 +193,46 @@ async fn a_digest_that_would_carry_more_than_what_went_under_its_id_goes_under_a
         .map(|delivery| delivery.delivery_id.as_str())
         .collect();
     assert!(webhook_ids.len() >= 2, "{webhook_ids:?}");
-    let day = date("2024-06-27");
-    let reserved = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
-    let started = store.start_attempts(&webhook_ids[..1], "dead-replica", Some(&reserved)).await.unwrap();
-    assert_eq!(started.len(), 1);
+    let reserved = store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", date(DIGEST_DAY)).await.unwrap();
+    assert_eq!(reserved, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", date(DIGEST_DAY), 1));
+    let to_start = &webhook_ids[..n_started.unwrap_or(webhook_ids.len())];
+    let started = store.start_attempts(to_start, "dead-replica", Some(&reserved)).await.unwrap();
+    assert_eq!(started.len(), to_start.len());
 
-    // The survivor's digest carries more than went under the first id: under that id the receiver would drop it
-    // as a copy, so it goes under the day's next id, and is no redelivery.
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    world.step_to(at(date("2024-06-27"), 10, 1)).await;
+    world.step_to(at(date(DIGEST_DAY), 10, 1)).await;
+    (receivers, world, tasks)
+}
+
+#[tokio::test]
+async fn a_digest_sent_again_after_its_replica_died_keeps_its_id_of_the_recipient_channel_and_day() {
+    let (receivers, world, tasks) = a_replica_dies_mid_digest(None).await;
+    // The survivor sends the digest again under the same id, marked a redelivery.
+    let day = date(DIGEST_DAY);
     let webhooks = receivers.webhook.deliveries();
     assert_eq!(webhooks.len(), 1, "one digest to the webhook endpoint");
-    assert_eq!(webhooks[0].webhook_id, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 2));
+    assert_eq!(webhooks[0].webhook_id, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 1));
+    assert!(webhooks[0].redelivery);
+    assert_eq!(webhooks[0].event().unwrap().data.reminder.tasks.len(), 3);
+    for task_id in &tasks {
+        let (_, sent) = outcomes(&world, *task_id).await;
+        assert!(!sent.is_empty());
+    }
+    // The email digest, claimed but never started, is no redelivery; a further digest that day has the next id.
+    assert_eq!(receivers.smtp.messages().len(), 1, "one digest email to the unit");
+    let next = world.service().store.reserve_digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day).await.unwrap();
+    assert_eq!(next, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", day, 2));
+    world.teardown().await;
+}
+
+#[tokio::test]
+async fn a_digest_that_would_carry_more_than_what_went_under_its_id_goes_under_a_new_id() {
+    let (receivers, world, tasks) = a_replica_dies_mid_digest(Some(1)).await;
+    // The survivor's digest carries more than went under the first id: under that id the receiver would drop it
+    // as a copy, so it goes under the day's next id, and is no redelivery.
+    let webhooks = receivers.webhook.deliveries();
+    assert_eq!(webhooks.len(), 1, "one digest to the webhook endpoint");
+    assert_eq!(webhooks[0].webhook_id, digest_id("SO-KHCN", ChannelKind::Webhook, "portal", date(DIGEST_DAY), 2));
     assert!(!webhooks[0].redelivery);
     assert_eq!(webhooks[0].event().unwrap().data.reminder.tasks.len(), 3);
     for task_id in &tasks {
