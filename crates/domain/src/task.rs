@@ -4,6 +4,8 @@
 //! Both are pure. The command service loads the stream, decides, and appends with the stream's version as the
 //! expected version, so that two concurrent commands on one task never both succeed on a stale state.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
@@ -248,12 +250,17 @@ pub struct Task {
     pub coordinating_units: Vec<UnitCode>,
     pub basis: Vec<DocumentRef>,
     pub lifecycle: Lifecycle,
+    /// In filing order. Changed only by [`Task::evolve`], which keeps `report_positions` in step.
     pub reports: Vec<Report>,
     pub extensions: Vec<Extension>,
     pub completion: Option<Completion>,
     pub assigned: Recorded,
     /// The number of events folded (the stream version).
     pub version: u64,
+    /// Where each report is in `reports`: a task followed for years gathers thousands of reports, and every
+    /// filing or correction looks its report up.
+    #[serde(skip)]
+    report_positions: HashMap<ReportId, usize>,
 }
 
 /// Where the task stands apart from what reports say of progress.
@@ -523,18 +530,22 @@ impl Task {
         task.version += 1;
         match event {
             TaskEvent::TaskAssigned(_) => unreachable!("handled above"),
-            TaskEvent::ProgressReported(reported) => task.reports.push(Report {
-                report_id: reported.report_id,
-                current: reported.content.clone(),
-                filed: recorded.clone(),
-                versions: vec![ReportVersion {
-                    content: reported.content.clone(),
-                    correction_reason: None,
-                    recorded: recorded.clone(),
-                }],
-            }),
+            TaskEvent::ProgressReported(reported) => {
+                task.report_positions.insert(reported.report_id, task.reports.len());
+                task.reports.push(Report {
+                    report_id: reported.report_id,
+                    current: reported.content.clone(),
+                    filed: recorded.clone(),
+                    versions: vec![ReportVersion {
+                        content: reported.content.clone(),
+                        correction_reason: None,
+                        recorded: recorded.clone(),
+                    }],
+                });
+            }
             TaskEvent::ReportCorrected(corrected) => {
-                if let Some(report) = task.reports.iter_mut().find(|report| report.report_id == corrected.report_id) {
+                let position = task.report_positions.get(&corrected.report_id).copied();
+                if let Some(report) = position.and_then(|position| task.reports.get_mut(position)) {
                     report.current = corrected.content.clone();
                     report.versions.push(ReportVersion {
                         content: corrected.content.clone(),
@@ -614,11 +625,12 @@ impl Task {
             completion: None,
             assigned: recorded.clone(),
             version: 1,
+            report_positions: HashMap::new(),
         }
     }
 
     pub fn report(&self, report_id: ReportId) -> Option<&Report> {
-        self.reports.iter().find(|report| report.report_id == report_id)
+        self.report_positions.get(&report_id).and_then(|&position| self.reports.get(position))
     }
 
     fn extension_mut(&mut self, extension_id: ExtensionId) -> Option<&mut Extension> {

@@ -190,6 +190,42 @@ fn a_correction_is_a_new_event_with_its_reason() {
 }
 
 #[test]
+fn among_many_reports_each_is_found_and_a_correction_changes_only_its_own() {
+    let report_id = |index: u128| ReportId(Uuid::from_u128(1_000 + index));
+    let filed = |index: u128| {
+        TaskEvent::ProgressReported(ProgressReported {
+            report_id: report_id(index),
+            content: content(date!(2024 - 04 - 15), &format!("báo cáo {index}")),
+        })
+    };
+    let mut history: Vec<TaskEvent> = std::iter::once(assigned()).chain((0..300).map(filed)).collect();
+    let correction = TaskCommand::CorrectReport {
+        report_id: report_id(137),
+        reason: text("nhầm số liệu"),
+        content: content(date!(2024 - 04 - 15), "báo cáo 137, đã sửa"),
+    };
+    let corrected = given(history.clone()).when(&reporter(), correction).result.expect("the correction is accepted");
+    history.extend(corrected);
+
+    let recorded = recorded(1);
+    let task = Task::fold(history.iter().map(|event| (event, &recorded))).expect("assigned");
+    for index in 0..300 {
+        let report = task.report(report_id(index)).expect("every filed report is found");
+        assert_eq!(report.report_id, report_id(index));
+        let expected = if index == 137 { "báo cáo 137, đã sửa".to_owned() } else { format!("báo cáo {index}") };
+        assert_eq!(report.current.summary.as_str(), expected);
+        assert_eq!(report.versions.len(), if index == 137 { 2 } else { 1 });
+    }
+    assert_eq!(task.report(report_id(300)), None);
+    given(history)
+        .when(
+            &reporter(),
+            TaskCommand::FileReport { report_id: report_id(299), content: content(date!(2024 - 04 - 16), "x") },
+        )
+        .then_error(|error| matches!(error, DomainError::StateConflict { .. }));
+}
+
+#[test]
 fn a_correction_of_an_unknown_report_is_not_found() {
     let command = TaskCommand::CorrectReport {
         report_id: ReportId(Uuid::from_u128(99)),
