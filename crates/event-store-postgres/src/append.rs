@@ -3,9 +3,23 @@
 //! **One round trip** (the common case). The writer plans the batch in memory against what it learnt from its
 //! previous batches ([`crate::writer_memory`]): the head, the versions of the streams it wrote lately, the store's
 //! clock estimated from this process's, and no stored idempotency key or event id. It sends the plan as one
-//! autocommit statement calling `append_batch_if_unchanged` (`migrations/0003_append_function.sql`), which locks
-//! the head like every append, checks each of those assumptions, and writes the plan only if all hold. Otherwise it
-//! writes nothing and says which assumption failed, and the batch takes the exact path.
+//! autocommit statement ([`APPEND_IF_UNCHANGED`]) that locks the head like every append, judges the assumptions
+//! that the indexes cannot, and writes the plan only if they hold. Every assumption is checked before the plan
+//! can commit:
+//!
+//! - the head (position and hash) and `recorded_at`, on the head row as locked;
+//! - the version of a stream that the memory did not remember (guessed from a request's expectation, so it may be
+//!   above the stored one) or that the plan writes no event to (an expectation alone, the subject of a refused
+//!   request), by a lookup;
+//! - the version of a remembered stream that the plan writes to, by the unique index on `(stream_id,
+//!   stream_version)`: a remembered version is never above the stored one, so a stale one makes the plan's first
+//!   event of that stream collide with a stored event;
+//! - the absence of the batch's idempotency keys and event ids, by their unique indexes.
+//!
+//! A failed judgement writes nothing and names the assumption; a collision fails the statement, and its constraint
+//! names the assumption. Either way the batch then takes the exact path. The one statement costs the database far
+//! less than a PL/pgSQL call of one statement per check, which matters most for the small batches of a moderate
+//! load (one or two commands each).
 //!
 //! **Exact**, in four round trips whatever the batch's size; the authority for replays, conflicts, other
 //! processes' writes, unknown streams and the first batch:
@@ -94,9 +108,9 @@ const WRITE: &str = "\
     UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
 
 /// The writer's session settings. Every lookup of an append (stream versions, idempotency keys, event ids, in the
-/// exact path's `LOOKUP` and in `append_batch_if_unchanged`) is meant as one probe of a unique index per value; but a
-/// plan is cached for the connection's life (sqlx's prepared statements, PL/pgSQL's plans), and a plan made while a
-/// table was analysed empty (`idempotency_keys` of a ledger loaded without keys, any table of a new deployment) is a
+/// exact path's `LOOKUP` and in [`APPEND_IF_UNCHANGED`]) is meant as one probe of a unique index per value; but a
+/// plan is cached for the connection's life (sqlx's prepared statements), and a plan made while a table was
+/// analysed empty (`idempotency_keys` of a ledger loaded without keys, any table of a new deployment) is a
 /// sequential scan, run again on every batch as the table grows: seen as most of the machine's CPU in a benchmark.
 /// With sequential scans off, the planner takes the index whatever the statistics; the writer runs no other query.
 const WRITER_SESSION: [&str; 2] =
@@ -108,16 +122,57 @@ const WRITER_SESSION: [&str; 2] =
 /// batches; a batch beyond it takes the exact path, which uses the store's clock itself.
 const RECORDED_AT_TOLERANCE: Duration = Duration::from_millis(100);
 
-/// Calls the one-round-trip append; its parameters are named in `0003_append_function.sql`.
-const APPEND_IF_UNCHANGED: &str = "\
-    SELECT append_batch_if_unchanged($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-        $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, \
-        $29, $30, $31)";
+/// The one-round-trip append of a planned batch, as one autocommit statement. Parameters: the expected head
+/// position and hash ($1, $2); the streams to look up and their assumed versions ($3, $4); the batch's
+/// `recorded_at` and its tolerance ($5, $6); the new head position and hash ($7, $8); then the plan's columns in
+/// the order of [`PlanColumns::bind_to`] ($9 to $29). It answers one word: `appended`, or the first assumption
+/// found false (`isolation`, `head_moved`, `recorded_at`, `stream_version`), in which case nothing is written.
+///
+/// The head is locked first (`FOR UPDATE` in the `head` query, on which every write depends): writers of every
+/// process stay serialised and commit order stays position order. In READ COMMITTED the locked row is the latest
+/// committed one even when the lock had to wait. The stream lookups read the statement's snapshot, which may
+/// predate that wait; but every append moves the head, so when the locked head is the expected one nothing was
+/// appended after the snapshot, and the snapshot shows the stored versions.
+pub(crate) const APPEND_IF_UNCHANGED: &str = "\
+    WITH head AS ( \
+        SELECT position, hash, recorded_at, clock_timestamp() AS store_clock FROM log_head WHERE id = 1 FOR UPDATE \
+    ), verdict AS ( \
+        SELECT CASE \
+            WHEN current_setting('transaction_isolation') <> 'read committed' THEN 'isolation' \
+            WHEN head.position <> $1 OR head.hash <> $2 THEN 'head_moved' \
+            WHEN (head.recorded_at IS NOT NULL AND $5 < head.recorded_at) \
+                OR $5 < head.store_clock - $6::interval OR $5 > head.store_clock + $6::interval THEN 'recorded_at' \
+            WHEN EXISTS ( \
+                SELECT 1 FROM unnest($3::text[], $4::bigint[]) AS assumed(stream_id, stream_version) \
+                LEFT JOIN LATERAL (SELECT events.stream_version FROM events \
+                                   WHERE events.stream_id = assumed.stream_id \
+                                   ORDER BY events.stream_version DESC LIMIT 1) AS last ON TRUE \
+                WHERE coalesce(last.stream_version, 0) <> assumed.stream_version) THEN 'stream_version' \
+            ELSE 'appended' \
+        END AS word \
+        FROM head \
+    ), new_events AS ( \
+        INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
+            effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
+            causation_id, payload, prev_hash, hash) \
+        SELECT * FROM UNNEST($9::bigint[], $10::uuid[], $11::text[], $12::bigint[], $13::text[], $14::bigint[], \
+            $15::date[], $16::timestamptz[], $17::text[], $18::text[], $19::text[], $20::text[], $21::uuid[], \
+            $22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::text[]) \
+        WHERE (SELECT word FROM verdict) = 'appended' \
+    ), new_idempotency_keys AS ( \
+        INSERT INTO idempotency_keys (key, fingerprint, outcome) \
+        SELECT * FROM UNNEST($27::uuid[], $28::text[], $29::text[]) \
+        WHERE (SELECT word FROM verdict) = 'appended' \
+    ), moved AS ( \
+        UPDATE log_head SET position = $7, hash = $8, recorded_at = $5 \
+        WHERE id = 1 AND (SELECT word FROM verdict) = 'appended' \
+    ) \
+    SELECT word FROM verdict";
 
 /// How the batches of one store were appended since it was opened, for operations and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AppendPathCounts {
-    /// Batches written by one `append_batch_if_unchanged` statement.
+    /// Batches written by one [`APPEND_IF_UNCHANGED`] statement.
     pub one_round_trip: u64,
     /// Batches that took the exact transaction (whether or not the one-round-trip path was tried first).
     pub exact: u64,
@@ -157,7 +212,7 @@ impl PostgresBatchAppender {
     }
 
     /// A connection of the writer's own, out of the pool, READ COMMITTED for its autocommit statements too whatever
-    /// the server's default (`append_batch_if_unchanged` refuses to run otherwise), and planning its lookups as
+    /// the server's default ([`APPEND_IF_UNCHANGED`] refuses to run otherwise), and planning its lookups as
     /// index probes whatever the tables' statistics say ([`WRITER_SESSION`]).
     async fn writer_connection(&self) -> Result<PgConnection, StoreError> {
         let mut connection = self.pool.acquire().await.map_err(store_error)?.detach();
@@ -215,13 +270,14 @@ impl PostgresBatchAppender {
         batch: Vec<AppendRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
         let lookups = BatchLookups::of(&batch);
-        if let Some(AssumedState { state, stream_versions }) = memory.assume(&batch, &lookups) {
+        if let Some(AssumedState { state, stream_versions, remembered }) = memory.assume(&batch, &lookups) {
             let expected_head = state.head.clone();
             // The exact path needs the requests again if the assumptions fail; planning consumes them.
             let plan = plan_batch(batch.clone(), state)?;
             // A plan that writes nothing answers only refusals, which the exact path decides on the stored state.
             if plan.writes_anything() {
-                match append_if_unchanged(connection, &expected_head, &lookups, &stream_versions, &plan).await? {
+                let looked_up = StreamsToLookUp::of(&lookups, &stream_versions, &remembered, &plan);
+                match append_if_unchanged(connection, &expected_head, &looked_up, &plan).await? {
                     None => {
                         memory.learn_committed_plan(&plan);
                         memory.note_one_round_trip();
@@ -261,30 +317,52 @@ fn count_refusal(counts: &mut AppendPathCounts, refusal: OneRoundTripRefusal) {
     *counter += 1;
 }
 
-/// Sends `plan` with its assumptions to `append_batch_if_unchanged`: `None` when it was written, else the
-/// assumption that failed (nothing was written).
+/// The streams whose assumed versions the one-round-trip statement looks up: those the memory did not remember,
+/// and those the plan writes no event to. The other versions are checked by the unique index on `(stream_id,
+/// stream_version)` (see the module comment).
+struct StreamsToLookUp<'a> {
+    stream_ids: Vec<&'a str>,
+    versions: Vec<i64>,
+}
+
+impl<'a> StreamsToLookUp<'a> {
+    /// `assumed_versions` and `remembered` as [`AssumedState`] has them, in the order of the lookups' streams.
+    fn of(lookups: &'a BatchLookups, assumed_versions: &[u64], remembered: &[bool], plan: &BatchPlan) -> Self {
+        let written: HashSet<&StreamId> = plan.events.iter().map(|event| &event.stream_id).collect();
+        let (stream_ids, versions) = lookups
+            .stream_ids
+            .iter()
+            .zip(assumed_versions)
+            .zip(remembered)
+            .filter(|((stream_id, _), remembered)| !**remembered || !written.contains(stream_id))
+            .map(|((stream_id, version), _)| (stream_id.as_str(), to_i64(*version)))
+            .unzip();
+        StreamsToLookUp { stream_ids, versions }
+    }
+}
+
+/// Sends `plan` with its assumptions as [`APPEND_IF_UNCHANGED`]: `None` when it was written, else the assumption
+/// that failed (nothing was written).
 async fn append_if_unchanged(
     connection: &mut PgConnection,
     expected_head: &LogHead,
-    lookups: &BatchLookups,
-    assumed_stream_versions: &[u64],
+    looked_up: &StreamsToLookUp<'_>,
     plan: &BatchPlan,
 ) -> Result<Option<OneRoundTripRefusal>, StoreError> {
-    let stream_ids: Vec<&str> = lookups.stream_ids.iter().map(StreamId::as_str).collect();
-    let stream_versions: Vec<i64> = assumed_stream_versions.iter().copied().map(to_i64).collect();
     let columns = PlanColumns::of(plan)?;
     let query = sqlx::query(APPEND_IF_UNCHANGED)
         .bind(to_i64(expected_head.position))
         .bind(&expected_head.hash)
-        .bind(stream_ids)
-        .bind(stream_versions)
-        .bind(&lookups.idempotency_keys)
-        .bind(&lookups.event_ids)
+        .bind(&looked_up.stream_ids)
+        .bind(&looked_up.versions)
         .bind(plan.recorded_at)
         .bind(RECORDED_AT_TOLERANCE)
         .bind(to_i64(plan.head.position))
         .bind(&plan.head.hash);
-    let row = columns.bind_to(query).fetch_one(&mut *connection).await.map_err(store_error)?;
+    let row = match columns.bind_to(query).fetch_one(&mut *connection).await {
+        Ok(row) => row,
+        Err(error) => return collision_refusal(&error).map(Some).ok_or_else(|| store_error(error)),
+    };
     let verdict: String = row.try_get(0).map_err(store_error)?;
     match verdict.as_str() {
         "appended" => Ok(None),
@@ -292,11 +370,30 @@ async fn append_if_unchanged(
         "head_moved" => Ok(Some(OneRoundTripRefusal::HeadMoved)),
         "recorded_at" => Ok(Some(OneRoundTripRefusal::RecordedAt)),
         "stream_version" => Ok(Some(OneRoundTripRefusal::StreamVersion)),
-        "idempotency_key" => Ok(Some(OneRoundTripRefusal::IdempotencyKey)),
-        "event_id" => Ok(Some(OneRoundTripRefusal::EventId)),
-        other => Err(StoreError::Backend(format!("append_batch_if_unchanged answered {other:?}"))),
+        other => Err(StoreError::Backend(format!("the one-round-trip append answered {other:?}"))),
     }
 }
+
+/// The assumption that a unique violation of the one-round-trip statement proves false, by the constraint violated;
+/// `None` for any other error. The statement failed as a whole, so nothing was written.
+fn collision_refusal(error: &sqlx::Error) -> Option<OneRoundTripRefusal> {
+    let sqlx::Error::Database(database_error) = error else { return None };
+    if database_error.code().as_deref() != Some(UNIQUE_VIOLATION) {
+        return None;
+    }
+    match database_error.constraint()? {
+        "events_stream_id_stream_version_key" => Some(OneRoundTripRefusal::StreamVersion),
+        "idempotency_keys_pkey" => Some(OneRoundTripRefusal::IdempotencyKey),
+        "events_event_id_key" => Some(OneRoundTripRefusal::EventId),
+        // A position already taken: another writer appended, which the head lock makes impossible, but the
+        // exact path decides either way.
+        "events_pkey" => Some(OneRoundTripRefusal::HeadMoved),
+        _ => None,
+    }
+}
+
+/// SQLSTATE `unique_violation`.
+const UNIQUE_VIOLATION: &str = "23505";
 
 /// The exact path: the whole transaction under the head lock, planned on what it reads. Teaches `memory` what it
 /// read and wrote.
@@ -382,7 +479,7 @@ async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(
 }
 
 /// The events and idempotency records of a plan as one array per column, for `UNNEST`, in the order of the
-/// parameters of `WRITE` and of `append_batch_if_unchanged`.
+/// parameters of `WRITE` and of [`APPEND_IF_UNCHANGED`].
 struct PlanColumns<'a> {
     global_position: Vec<i64>,
     event_id: Vec<Uuid>,

@@ -19,7 +19,8 @@
 //!
 //! Code map: this file holds the store and its reads; `append.rs` the two paths of a batched append;
 //! `writer_memory.rs` what the writer assumes between batches; `rows.rs` the mapping between rows and events;
-//! `migrations/0003_append_function.sql` the one-round-trip append.
+//! `migrations/0003_append_function.sql` the earlier one-round-trip append, a PL/pgSQL function that processes of
+//! an earlier release still call during a rolling upgrade (this release sends one statement instead).
 
 #[macro_use]
 mod rows;

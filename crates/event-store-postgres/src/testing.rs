@@ -87,3 +87,6 @@ fn database_url(server_url: &str, name: &str) -> String {
     }
     url
 }
+
+/// The writer's one-round-trip append statement, for tests that run it by hand.
+pub const APPEND_IF_UNCHANGED: &str = crate::append::APPEND_IF_UNCHANGED;

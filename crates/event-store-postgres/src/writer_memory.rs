@@ -1,15 +1,17 @@
 //! What the append writer learnt from its last batches, so that the next batch can be planned without reading the
 //! store first (the one-round-trip path of `append.rs`).
 //!
-//! Nothing kept here is trusted. Every value is an assumption that the `append_batch_if_unchanged` function
-//! checks under the head lock before it writes anything: the head (position and hash), the current version of
-//! each stream the batch touches, that none of its idempotency keys and event ids is stored, and that the proposed
-//! `recorded_at` is close to the store's clock. A batch whose assumptions fail is appended by the exact
-//! transaction instead, which reads the truth and corrects what is kept here. So a stale value costs a round trip,
-//! never a wrong append.
+//! Nothing kept here is trusted. Every value is an assumption that the one-round-trip statement checks before
+//! anything it wrote can commit (see `append.rs`): the head (position and hash) and the proposed `recorded_at`
+//! under the head lock; the version of each stream, by a lookup or by the unique index that a stale version
+//! collides with; the absence of its idempotency keys and event ids, by their unique indexes. A batch whose
+//! assumptions fail is appended by the exact transaction instead, which reads the truth and corrects what is kept
+//! here. So a stale value costs a round trip, never a wrong append.
 //!
 //! Invariants: the head is `None` until an exact batch has read it, and after a failed transaction (the writer
-//! then knows nothing about what was committed); stream versions are at most [`STREAMS_REMEMBERED`] entries.
+//! then knows nothing about what was committed); a remembered stream version was read from the store or written
+//! by a committed batch, so it is never above the stored version (versions only grow); stream versions are at most
+//! [`STREAMS_REMEMBERED`] entries.
 
 use std::collections::HashMap;
 use std::mem;
@@ -27,7 +29,8 @@ pub(crate) const STREAMS_REMEMBERED: usize = 32_768;
 /// a row and falls back to 1 after a success, so two busy processes do not pay a refused round trip per batch.
 pub(crate) const MAX_EXACT_BATCHES_AFTER_MOVED_HEAD: u32 = 64;
 
-/// Why `append_batch_if_unchanged` wrote nothing: the first assumption it found false.
+/// Why the one-round-trip statement wrote nothing: the first assumption it found false (or, for the unique
+/// indexes, the one its collision proved false).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OneRoundTripRefusal {
     /// The transaction was not READ COMMITTED.
@@ -62,6 +65,9 @@ pub(crate) struct AssumedState {
     pub(crate) state: StoredState,
     /// The assumed version of each of the lookups' streams, in the order of [`BatchLookups::stream_ids`].
     pub(crate) stream_versions: Vec<u64>,
+    /// Whether each of those versions was remembered (learnt from the store or from a committed batch, so never
+    /// above the stored version) rather than guessed from a request's expectation, in the same order.
+    pub(crate) remembered: Vec<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,17 +113,19 @@ impl WriterMemory {
             first_expectations.entry(&stream.stream_id).or_insert(stream.expected_version);
         }
         let mut stream_versions = Vec::with_capacity(lookups.stream_ids.len());
+        let mut remembered = Vec::with_capacity(lookups.stream_ids.len());
         let mut versions_by_stream = HashMap::with_capacity(lookups.stream_ids.len());
         for stream_id in &lookups.stream_ids {
-            let version = match self.stream_versions.get(stream_id) {
-                Some(version) => version,
+            let (version, was_remembered) = match self.stream_versions.get(stream_id) {
+                Some(version) => (version, true),
                 None => match first_expectations.get(stream_id) {
-                    Some(ExpectedVersion::Exact(version)) => *version,
-                    Some(ExpectedVersion::NoStream) => 0,
+                    Some(ExpectedVersion::Exact(version)) => (*version, false),
+                    Some(ExpectedVersion::NoStream) => (0, false),
                     Some(ExpectedVersion::Any) | None => return None,
                 },
             };
             stream_versions.push(version);
+            remembered.push(was_remembered);
             if version > 0 {
                 versions_by_stream.insert(stream_id.clone(), version);
             }
@@ -130,7 +138,7 @@ impl WriterMemory {
             idempotency_records: HashMap::new(),
             existing_event_ids: Default::default(),
         };
-        Some(AssumedState { state, stream_versions })
+        Some(AssumedState { state, stream_versions, remembered })
     }
 
     /// Learns what the exact transaction read under the lock: the head, the versions of the looked-up streams

@@ -5,9 +5,10 @@
 use event_store::testing::{request_to, with_idempotency};
 use event_store::verify::verify_store;
 use event_store::{AppendError, EventStore, ExpectedVersion};
-use event_store_postgres::testing::TestDatabase;
+use event_store_postgres::testing::{self, TestDatabase};
 use event_store_postgres::{AppendPathCounts, PostgresEventStore};
 use sqlx::Row;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 async fn open(database: &TestDatabase) -> PostgresEventStore {
@@ -139,58 +140,77 @@ async fn a_stale_stream_version_is_refused_by_the_exact_path() {
     database.drop_database().await;
 }
 
-/// Calls `append_batch_if_unchanged` on an empty log with one event recorded at `recorded_at` (an SQL
-/// expression), as the store would, and answers its verdict.
-async fn append_one_event_if_unchanged(executor: &mut sqlx::PgConnection, recorded_at: &str) -> String {
+/// Runs the writer's one-round-trip statement on an empty log with one event recorded at `recorded_at`, as the
+/// store would, and answers its verdict.
+async fn append_one_event_if_unchanged(executor: &mut sqlx::PgConnection, recorded_at: OffsetDateTime) -> String {
     let genesis = "0".repeat(64);
     let hash = "a".repeat(64);
-    let statement = format!(
-        "SELECT append_batch_if_unchanged(0, $1, ARRAY['s'], ARRAY[0::bigint], ARRAY[]::uuid[], ARRAY[$3::uuid], \
-             {recorded_at}, interval '100 milliseconds', 1, $2, \
-             ARRAY[1::bigint], ARRAY[$3::uuid], ARRAY['s'], ARRAY[1::bigint], ARRAY['Noted'], ARRAY[1::bigint], \
-             ARRAY[NULL::date], ARRAY[{recorded_at}], ARRAY['u'], ARRAY['n'], ARRAY['SKHCN'], ARRAY['staff'], \
-             ARRAY[$4::uuid], ARRAY[$4::uuid], ARRAY[NULL::uuid], ARRAY['{{}}'], ARRAY[$1], ARRAY[$2], \
-             ARRAY[]::uuid[], ARRAY[]::text[], ARRAY[]::text[])"
-    );
-    let row = sqlx::query(&statement)
-        .bind(genesis)
-        .bind(hash)
-        .bind(Uuid::now_v7())
-        .bind(Uuid::now_v7())
+    let (event_id, command_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let row = sqlx::query(testing::APPEND_IF_UNCHANGED)
+        .bind(0_i64)
+        .bind(&genesis)
+        .bind(["s"])
+        .bind([0_i64])
+        .bind(recorded_at)
+        .bind(std::time::Duration::from_millis(100))
+        .bind(1_i64)
+        .bind(&hash)
+        .bind([1_i64])
+        .bind([event_id])
+        .bind(["s"])
+        .bind([1_i64])
+        .bind(["Noted"])
+        .bind([1_i64])
+        .bind([None::<time::Date>])
+        .bind([recorded_at])
+        .bind(["u"])
+        .bind(["n"])
+        .bind(["SKHCN"])
+        .bind(["staff"])
+        .bind([command_id])
+        .bind([command_id])
+        .bind([None::<Uuid>])
+        .bind(["{}"])
+        .bind([&genesis])
+        .bind([&hash])
+        .bind(Vec::<Uuid>::new())
+        .bind(Vec::<String>::new())
+        .bind(Vec::<String>::new())
         .fetch_one(executor)
         .await
-        .expect("the function answers");
+        .expect("the statement answers");
     row.get(0)
 }
 
 #[tokio::test]
-async fn the_function_refuses_a_recorded_at_far_from_the_store_clock_and_a_snapshot_older_than_the_lock() {
+async fn the_statement_refuses_a_recorded_at_far_from_the_store_clock_and_a_snapshot_older_than_the_lock() {
     let database = TestDatabase::create().await;
     let store = open(&database).await;
     let mut connection = store.pool().acquire().await.expect("connection");
 
-    for far_from_the_clock in ["clock_timestamp() + interval '1 second'", "clock_timestamp() - interval '1 second'"] {
-        assert_eq!(append_one_event_if_unchanged(&mut connection, far_from_the_clock).await, "recorded_at");
+    for far_from_the_clock in [time::Duration::seconds(1), time::Duration::seconds(-1)] {
+        let recorded_at = OffsetDateTime::now_utc() + far_from_the_clock;
+        assert_eq!(append_one_event_if_unchanged(&mut connection, recorded_at).await, "recorded_at");
     }
     sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ").execute(&mut *connection).await.expect("begin");
-    assert_eq!(append_one_event_if_unchanged(&mut connection, "clock_timestamp()").await, "isolation");
+    assert_eq!(append_one_event_if_unchanged(&mut connection, OffsetDateTime::now_utc()).await, "isolation");
     sqlx::query("ROLLBACK").execute(&mut *connection).await.expect("rollback");
     let n_events: i64 =
         sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut *connection).await.expect("count");
     assert_eq!(n_events, 0, "a refusal writes nothing");
 
-    assert_eq!(append_one_event_if_unchanged(&mut connection, "clock_timestamp()").await, "appended");
+    assert_eq!(append_one_event_if_unchanged(&mut connection, OffsetDateTime::now_utc()).await, "appended");
     let head = sqlx::query("SELECT position FROM log_head").fetch_one(&mut *connection).await.expect("head");
     assert_eq!(head.get::<i64, _>(0), 1);
-    assert_eq!(append_one_event_if_unchanged(&mut connection, "clock_timestamp()").await, "head_moved");
+    assert_eq!(append_one_event_if_unchanged(&mut connection, OffsetDateTime::now_utc()).await, "head_moved");
     drop(connection);
     store.close().await;
     database.drop_database().await;
 }
 
-/// The writer's lookups probe the unique indexes even when the plan cached for its connection was made while the
-/// tables were analysed empty: appends to a store whose `idempotency_keys` was analysed empty and then grew read
-/// none of its rows sequentially.
+/// The writer never reads a table sequentially, even when the plans cached for its connection were made while the
+/// tables were analysed empty: appends to a store whose `idempotency_keys` and `events` were analysed empty and
+/// then grew read none of their rows sequentially.
 #[tokio::test]
 async fn lookups_probe_the_indexes_of_tables_analysed_empty() {
     let database = TestDatabase::create().await;
@@ -199,7 +219,7 @@ async fn lookups_probe_the_indexes_of_tables_analysed_empty() {
     sqlx::raw_sql("VACUUM (ANALYZE) idempotency_keys, events").execute(&pool).await.expect("analyse the empty tables");
     let keyed = |version| with_idempotency(request_to("a", version, 1), Uuid::now_v7(), "fingerprint");
     store.append(keyed(ExpectedVersion::NoStream)).await.expect("first append");
-    // More than five executions: PL/pgSQL and sqlx then keep a generic plan for the connection.
+    // More than five executions: sqlx then keeps a generic plan for the connection.
     for version in 1..10 {
         store.append(keyed(ExpectedVersion::Exact(version))).await.expect("append");
     }
@@ -211,32 +231,103 @@ async fn lookups_probe_the_indexes_of_tables_analysed_empty() {
     .await
     .expect("load idempotency keys");
 
-    let (seq_tup_read, idx_scan) = loop_until_flushed(&store, &pool).await;
-    assert!(idx_scan > 0, "the writer's statistics were reported");
-    assert_eq!(seq_tup_read, 0, "an append read idempotency_keys sequentially");
+    let seq_tup_read = loop_until_flushed(&store, &pool).await;
+    assert_eq!(seq_tup_read, 0, "an append read idempotency_keys or events sequentially");
     store.close().await;
     database.drop_database().await;
 }
 
-/// Appends until the writer's backend has reported its table statistics (at most once a second, when it goes idle)
-/// and answers `idempotency_keys`'s sequentially read rows and index scans.
-async fn loop_until_flushed(store: &PostgresEventStore, pool: &sqlx::PgPool) -> (i64, i64) {
-    for version in 10..20 {
-        let request = with_idempotency(request_to("a", ExpectedVersion::Exact(version), 1), Uuid::now_v7(), "f");
-        store.append(request).await.expect("append");
+/// Appends (each with a new stream, looked up by the statement) until the writer's backend has reported its table
+/// statistics (at most once a second, when it goes idle), and answers the rows read sequentially from
+/// `idempotency_keys` and `events`.
+async fn loop_until_flushed(store: &PostgresEventStore, pool: &sqlx::PgPool) -> i64 {
+    for round in 0..10 {
+        let request = request_to(&format!("new-{round}"), ExpectedVersion::NoStream, 1);
+        store.append(with_idempotency(request, Uuid::now_v7(), "f")).await.expect("append");
         tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
         sqlx::query("SELECT pg_stat_clear_snapshot()").execute(pool).await.expect("clear the snapshot");
         let row = sqlx::query(
-            "SELECT coalesce(seq_tup_read, 0), coalesce(idx_scan, 0) FROM pg_stat_user_tables \
-             WHERE relname = 'idempotency_keys'",
+            "SELECT sum(coalesce(seq_tup_read, 0))::bigint, \
+                    sum(n_tup_ins) FILTER (WHERE relname = 'events')::bigint \
+             FROM pg_stat_user_tables WHERE relname IN ('idempotency_keys', 'events')",
         )
         .fetch_one(pool)
         .await
         .expect("read the table statistics");
-        let (seq_tup_read, idx_scan): (i64, i64) = (row.get(0), row.get(1));
-        if idx_scan >= 12 || seq_tup_read > 0 {
-            return (seq_tup_read, idx_scan);
+        let (seq_tup_read, events_inserted): (i64, i64) = (row.get(0), row.get(1));
+        if events_inserted >= 11 || seq_tup_read > 0 {
+            return seq_tup_read;
         }
     }
     panic!("the writer's statistics were never reported");
+}
+
+/// A writer that remembers stream `a` at version 1 while another process appended to it, and that then learnt the
+/// new head from a batch on another stream: its memory of `a` is stale but its head is not.
+async fn writer_with_a_stale_memory_of_a(database: &TestDatabase) -> (PostgresEventStore, PostgresEventStore) {
+    let (stale, other) = (open(database).await, open(database).await);
+    stale.append(request_to("a", ExpectedVersion::NoStream, 1)).await.expect("append");
+    other.append(request_to("a", ExpectedVersion::Exact(1), 1)).await.expect("the other process appends to a");
+    stale.append(request_to("b", ExpectedVersion::NoStream, 1)).await.expect("append; the head is learnt again");
+    stale.append(request_to("b", ExpectedVersion::Exact(1), 1)).await.expect("append");
+    (stale, other)
+}
+
+#[tokio::test]
+async fn a_stale_remembered_version_collides_with_the_stored_event_and_takes_the_exact_path() {
+    let database = TestDatabase::create().await;
+    let (stale, other) = writer_with_a_stale_memory_of_a(&database).await;
+    let before = stale.append_path_counts();
+
+    let conflict = stale.append(request_to("a", ExpectedVersion::Exact(1), 1)).await;
+    assert_eq!(
+        conflict,
+        Err(AppendError::WrongExpectedVersion {
+            stream_id: event_store::StreamId("a".to_owned()),
+            expected: ExpectedVersion::Exact(1),
+            actual: 2
+        })
+    );
+    // With no expectation, the collision sends the batch to the exact path, which appends at the true version.
+    let outcome = stale.append(request_to("a", ExpectedVersion::Any, 1)).await.expect("append");
+    assert_eq!(outcome.subject_version, 3);
+
+    let counts = stale.append_path_counts();
+    assert_eq!(counts.refused_stream_version - before.refused_stream_version, 1, "{counts:?}");
+    let versions: Vec<i64> = sqlx::query("SELECT stream_version FROM events WHERE stream_id = 'a' ORDER BY 1")
+        .fetch_all(&database.pool(1).await)
+        .await
+        .expect("read a")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(versions, [1, 2, 3], "no version is written twice or skipped");
+    verify_store(&other, 100).await.expect("the log verifies");
+    stale.close().await;
+    other.close().await;
+    database.drop_database().await;
+}
+
+#[tokio::test]
+async fn an_expectation_without_events_is_looked_up_even_when_remembered() {
+    let database = TestDatabase::create().await;
+    let (stale, other) = writer_with_a_stale_memory_of_a(&database).await;
+    let before = stale.append_path_counts();
+
+    // Appends to c only if a is still at version 1, as a task command guarded by its plan's version does.
+    let mut guarded = request_to("c", ExpectedVersion::NoStream, 1);
+    guarded.streams.push(event_store::StreamAppend {
+        stream_id: event_store::StreamId("a".to_owned()),
+        expected_version: ExpectedVersion::Exact(1),
+        events: Vec::new(),
+    });
+    let refused = stale.append(guarded).await;
+    assert!(matches!(refused, Err(AppendError::WrongExpectedVersion { actual: 2, .. })), "{refused:?}");
+
+    let counts = stale.append_path_counts();
+    assert_eq!(counts.refused_stream_version - before.refused_stream_version, 1, "{counts:?}");
+    assert_eq!(stale.head().await.expect("head").position, 4, "nothing was appended");
+    stale.close().await;
+    other.close().await;
+    database.drop_database().await;
 }
