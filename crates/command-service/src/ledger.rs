@@ -11,7 +11,7 @@ use domain::plan::{Plan, PlanEvent};
 use domain::task::{Recorded, Task, TaskEvent, SCHEMA_VERSION};
 use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Idempotency, NewEvent, RecordedEvent,
-    StreamAppend, StreamId,
+    StoredText, StreamAppend, StreamId,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -286,7 +286,9 @@ impl Ledger {
     /// When the store cannot be read, `task` goes back into the cache and the error is answered.
     async fn read_task(&self, task_id: TaskId, task: Option<Task>) -> Result<Option<Task>, ApiError> {
         let after_version = task.as_ref().map_or(0, |task| task.version);
-        let appended = match self.store.read_stream(&StreamId(task_id.stream_name()), after_version).await {
+        // The payloads as stored text, decoded straight into the domain's events: a command on a task that is not
+        // cached reads its whole stream, and at a reporting cut-off most tasks are in that case.
+        let appended = match self.store.read_stream_stored(&StreamId(task_id.stream_name()), after_version).await {
             Ok(appended) => appended,
             Err(error) => {
                 if let Some(task) = task {
@@ -297,7 +299,7 @@ impl Ledger {
         };
         let mut task = task;
         for stored in &appended {
-            let event: TaskEvent = decode_event(stored).map_err(|reason| {
+            let event: TaskEvent = decode_stored_event(stored).map_err(|reason| {
                 ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
             })?;
             task = Task::evolve(task, &event, &recorded_of(stored));
@@ -307,12 +309,16 @@ impl Ledger {
 
     fn cache_task(&self, task_id: TaskId, task: Arc<Task>) {
         let mut cache = self.cached_tasks();
-        if cache.len() >= MAX_CACHED_TASKS {
-            cache.clear();
-        }
+        let full = (cache.len() >= MAX_CACHED_TASKS).then(|| std::mem::take(&mut *cache));
         let newer = cache.get(&task_id).is_none_or(|cached| cached.version < task.version);
         if newer {
             cache.insert(task_id, task);
+        }
+        drop(cache);
+        // Freeing thousands of folded tasks, each with its reports, takes tens of milliseconds: never under the
+        // lock that every command takes, and not on the request's thread.
+        if let Some(full) = full {
+            drop_elsewhere(full);
         }
     }
 
@@ -376,7 +382,30 @@ pub fn decode_event<E: DeserializeOwned>(recorded: &RecordedEvent) -> Result<E, 
     serde_json::from_value(tagged).map_err(|error| error.to_string())
 }
 
-pub fn recorded_of(stored: &RecordedEvent) -> Recorded {
+/// Drops `value` on a blocking thread of the runtime when there is one, else here.
+fn drop_elsewhere<T: Send + 'static>(value: T) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(move || drop(value));
+        }
+        Err(_) => drop(value),
+    }
+}
+
+/// Decodes a stored event, its payload as the text stored, into its domain enum, without building a
+/// `serde_json::Value` on the way.
+pub fn decode_stored_event<E: DeserializeOwned>(stored: &StoredText) -> Result<E, String> {
+    let event_type = serde_json::to_string(&stored.event_type).map_err(|error| error.to_string())?;
+    let mut tagged = String::with_capacity(stored.payload.len() + event_type.len() + 28);
+    tagged.push_str("{\"event_type\":");
+    tagged.push_str(&event_type);
+    tagged.push_str(",\"payload\":");
+    tagged.push_str(&stored.payload);
+    tagged.push('}');
+    serde_json::from_str(&tagged).map_err(|error| error.to_string())
+}
+
+pub fn recorded_of<P>(stored: &RecordedEvent<P>) -> Recorded {
     Recorded {
         position: stored.global_position,
         recorded_at: stored.recorded_at,
@@ -443,4 +472,62 @@ fn store_actor(actor: &Actor) -> event_store::Actor {
 
 fn idempotency(context: &CommandContext) -> Option<Idempotency> {
     context.headers.idempotency_key.map(|key| Idempotency { key, fingerprint: context.fingerprint.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::document_ref::DocumentRef;
+    use domain::ids::ReportId;
+    use domain::task::{ProgressReported, ReportContent, TaskEvent};
+    use domain::text::NonEmptyText;
+    use event_store::canonical::canonical_json;
+    use event_store::RecordedEvent;
+    use time::macros::{date, datetime};
+
+    use super::*;
+
+    #[test]
+    fn a_stored_event_decodes_from_its_text_as_from_its_value() {
+        let event = TaskEvent::ProgressReported(ProgressReported {
+            report_id: ReportId(Uuid::now_v7()),
+            content: ReportContent {
+                as_of: date!(2024 - 04 - 15),
+                summary: NonEmptyText::parse("Đã khảo sát \"25/25\" doanh nghiệp\\", 1_000).expect("text"),
+                measures: vec![],
+                progress: None,
+                evidence: vec![DocumentRef::parse("Kế hoạch số 23/KH-KHCN ngày 24/01/2024").expect("reference")],
+            },
+        });
+        let new = new_event(&event, Some(date!(2024 - 04 - 15))).expect("new event");
+        let stored = RecordedEvent {
+            global_position: 7,
+            event_id: new.event_id,
+            stream_id: StreamId("task-1".to_owned()),
+            stream_version: 2,
+            event_type: new.event_type.clone(),
+            schema_version: new.schema_version,
+            effective_date: new.effective_date,
+            recorded_at: datetime!(2024-04-16 02:00 UTC),
+            actor: event_store::Actor {
+                id: "u-1".to_owned(),
+                name: "Nguyễn Văn An".to_owned(),
+                unit: "SKHCN".to_owned(),
+                role: "reporter".to_owned(),
+            },
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            causation_id: None,
+            payload: new.payload,
+            prev_hash: "0".repeat(64),
+            hash: "1".repeat(64),
+        };
+        let text = stored.clone().map_payload(|payload| canonical_json(&payload));
+
+        let from_text: TaskEvent = decode_stored_event(&text).expect("decodes from the text");
+        assert_eq!(from_text, event);
+        assert_eq!(decode_event::<TaskEvent>(&stored).expect("decodes from the value"), event);
+
+        let broken = text.map_payload(|payload| payload.replacen("as_of", "as_at", 1));
+        assert!(decode_stored_event::<TaskEvent>(&broken).is_err());
+    }
 }

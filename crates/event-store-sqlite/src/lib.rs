@@ -134,6 +134,20 @@ impl EventStore for SqliteEventStore {
         rows.iter().map(event_from_row).collect()
     }
 
+    async fn read_stream_stored(
+        &self,
+        stream_id: &StreamId,
+        after_version: u64,
+    ) -> Result<Vec<StoredText>, StoreError> {
+        let rows = sqlx::query(select_events!("WHERE stream_id = ?1 AND stream_version > ?2 ORDER BY stream_version"))
+            .bind(stream_id.as_str())
+            .bind(to_i64(after_version))
+            .fetch_all(&self.readers)
+            .await
+            .map_err(store_error)?;
+        rows.iter().map(stored_text_from_row).collect()
+    }
+
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.log_rows(after_position, limit).await?.iter().map(event_from_row).collect()
     }

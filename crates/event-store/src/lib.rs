@@ -246,6 +246,11 @@ pub trait EventStore: Send + Sync + 'static {
     /// Events of one stream with `stream_version > after_version`, in version order.
     async fn read_stream(&self, stream_id: &StreamId, after_version: u64) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// [`EventStore::read_stream`] with each payload as the text stored, not decoded: for a reader that decodes the
+    /// text straight into its own types, without a `serde_json::Value` in between.
+    async fn read_stream_stored(&self, stream_id: &StreamId, after_version: u64)
+        -> Result<Vec<StoredText>, StoreError>;
+
     /// At most `limit` events with `global_position > after_position`, in position order. A reader that follows
     /// the log with this call sees every committed event exactly once, never a gap that is filled later.
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;

@@ -116,6 +116,36 @@ pub async fn stream_versions_count_from_one(fixture: Arc<dyn Fixture>) {
     assert!(store.read_stream(&stream("unknown"), 0).await.expect("read").is_empty());
 }
 
+/// `read_stream_stored` reads what `read_stream` reads, each payload as the canonical text the hash covers.
+pub async fn read_stream_stored_is_read_stream_with_the_payload_text(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store();
+    append_ok(&*store, request_to("a", ExpectedVersion::Any, 2)).await;
+    append_ok(&*store, request_to("b", ExpectedVersion::Any, 1)).await;
+    let texts = request_of(vec![StreamAppend {
+        stream_id: stream("a"),
+        expected_version: ExpectedVersion::Any,
+        events: vec![new_event(
+            "Noted",
+            json!({"z": "khảo sát \"25/25\"", "a": [1, 2.5, null], "m": {"y": 1, "x": 2}}),
+        )],
+    }]);
+    append_ok(&*store, texts).await;
+
+    for after_version in [0, 1, 3] {
+        let decoded = store.read_stream(&stream("a"), after_version).await.expect("read_stream");
+        let stored = store.read_stream_stored(&stream("a"), after_version).await.expect("read_stream_stored");
+        assert_eq!(stored.len(), decoded.len());
+        for (stored, decoded) in stored.iter().zip(&decoded) {
+            assert_eq!(stored.payload, crate::canonical::canonical_json(&decoded.payload));
+            let parsed: serde_json::Value = serde_json::from_str(&stored.payload).expect("the text is JSON");
+            assert_eq!(stored.clone().map_payload(|_| parsed), decoded.clone());
+        }
+    }
+    let last = store.read_stream_stored(&stream("a"), 2).await.expect("read_stream_stored");
+    assert_eq!(last[0].payload, r#"{"a":[1,2.5,null],"m":{"x":2,"y":1},"z":"khảo sát \"25/25\""}"#);
+    assert!(store.read_stream_stored(&stream("unknown"), 0).await.expect("read").is_empty());
+}
+
 pub async fn expected_version_no_stream(fixture: Arc<dyn Fixture>) {
     let store = fixture.store();
     let outcome = append_ok(&*store, request_to("a", ExpectedVersion::NoStream, 1)).await;
