@@ -131,6 +131,16 @@ impl PostgresEventStore {
             .await
             .map_err(store_error)
     }
+    /// The rows of one stream's events with `stream_version > after_version`, in version order: what `read_stream`
+    /// and `read_stream_stored` decode, each its own way.
+    async fn stream_rows(&self, stream_id: &StreamId, after_version: u64) -> Result<Vec<PgRow>, StoreError> {
+        sqlx::query(select_events!("WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"))
+            .bind(stream_id.as_str())
+            .bind(to_i64(after_version))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error)
+    }
 }
 
 #[async_trait]
@@ -151,13 +161,7 @@ impl EventStore for PostgresEventStore {
     }
 
     async fn read_stream(&self, stream_id: &StreamId, after_version: u64) -> Result<Vec<RecordedEvent>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"))
-            .bind(stream_id.as_str())
-            .bind(to_i64(after_version))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        rows.iter().map(event_from_row).collect()
+        self.stream_rows(stream_id, after_version).await?.iter().map(event_from_row).collect()
     }
 
     async fn read_stream_stored(
@@ -165,13 +169,7 @@ impl EventStore for PostgresEventStore {
         stream_id: &StreamId,
         after_version: u64,
     ) -> Result<Vec<StoredText>, StoreError> {
-        let rows = sqlx::query(select_events!("WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version"))
-            .bind(stream_id.as_str())
-            .bind(to_i64(after_version))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error)?;
-        rows.iter().map(stored_text_from_row).collect()
+        self.stream_rows(stream_id, after_version).await?.iter().map(stored_text_from_row).collect()
     }
 
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
