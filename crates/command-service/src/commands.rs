@@ -13,7 +13,7 @@ use event_store::{AppendOutcome, ExpectedVersion, StreamId};
 use uuid::Uuid;
 
 use crate::dto::{self, *};
-use crate::ledger::{new_event, CommandContext, Guard, GuardMoved, StreamWrite, ViewFilter};
+use crate::ledger::{new_event, CommandContext, Guard, GuardMoved, StreamWrite, TaskFold, ViewFilter};
 use crate::AppState;
 use http_api::error::{ApiError, Problem};
 use http_api::extract::{fingerprint, Authenticated, CommandHeaders, StrictJson};
@@ -143,9 +143,18 @@ pub async fn file_report(
     let route = format!("POST /v1/tasks/{task_id}/reports");
     let content = body.value.content();
     let report_id = ReportId(Uuid::now_v7());
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move || {
-        Ok(TaskCommand::FileReport { report_id, content: content? })
-    })
+    let fold = TaskFold::WithoutReports;
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        report_id.to_string(),
+        fold,
+        move || Ok(TaskCommand::FileReport { report_id, content: content? }),
+    )
     .await
 }
 
@@ -163,9 +172,17 @@ pub async fn correct_report(
     let route = format!("POST /v1/tasks/{task_id}/reports/{report_id}/corrections");
     let reason = dto::text("reason", &body.value.reason);
     let content = body.value.content();
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move || {
-        Ok(TaskCommand::CorrectReport { report_id: ReportId(report_id), reason: reason?, content: content? })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        report_id.to_string(),
+        TaskFold::Whole,
+        move || Ok(TaskCommand::CorrectReport { report_id: ReportId(report_id), reason: reason?, content: content? }),
+    )
     .await
 }
 
@@ -184,15 +201,25 @@ pub async fn request_extension(
     let extension_id = ExtensionId(Uuid::now_v7());
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
-        Ok(TaskCommand::RequestExtension {
-            extension_id,
-            proposed_deadline: dto::deadline("proposed_deadline", &value.proposed_deadline)?,
-            reason: dto::text("reason", &value.reason)?,
-            basis: dto::documents("basis", &value.basis)?,
-            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-        })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        extension_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(TaskCommand::RequestExtension {
+                extension_id,
+                proposed_deadline: dto::deadline("proposed_deadline", &value.proposed_deadline)?,
+                reason: dto::text("reason", &value.reason)?,
+                basis: dto::documents("basis", &value.basis)?,
+                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+            })
+        },
+    )
     .await
 }
 
@@ -211,15 +238,25 @@ pub async fn approve_extension(
     let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
-        Ok(TaskCommand::ApproveExtension {
-            extension_id: ExtensionId(extension_id),
-            new_deadline: value.new_deadline.as_deref().map(|v| dto::deadline("new_deadline", v)).transpose()?,
-            basis: dto::documents("basis", &value.basis)?,
-            note: dto::optional_text("note", value.note.as_deref())?,
-            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-        })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        extension_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(TaskCommand::ApproveExtension {
+                extension_id: ExtensionId(extension_id),
+                new_deadline: value.new_deadline.as_deref().map(|v| dto::deadline("new_deadline", v)).transpose()?,
+                basis: dto::documents("basis", &value.basis)?,
+                note: dto::optional_text("note", value.note.as_deref())?,
+                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+            })
+        },
+    )
     .await
 }
 
@@ -237,14 +274,24 @@ pub async fn reject_extension(
     let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/rejection");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
-        Ok(TaskCommand::RejectExtension {
-            extension_id: ExtensionId(extension_id),
-            reason: dto::text("reason", &value.reason)?,
-            basis: dto::documents("basis", &value.basis)?,
-            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-        })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        extension_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(TaskCommand::RejectExtension {
+                extension_id: ExtensionId(extension_id),
+                reason: dto::text("reason", &value.reason)?,
+                basis: dto::documents("basis", &value.basis)?,
+                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+            })
+        },
+    )
     .await
 }
 
@@ -261,13 +308,23 @@ pub async fn report_completion(
 ) -> Result<Response, ApiError> {
     let route = format!("POST /v1/tasks/{task_id}/completion");
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
-        Ok(TaskCommand::ReportCompletion {
-            as_of: dto::date("as_of", &value.as_of)?,
-            summary: dto::text("summary", &value.summary)?,
-            evidence: dto::documents("evidence", &value.evidence)?,
-        })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        task_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(TaskCommand::ReportCompletion {
+                as_of: dto::date("as_of", &value.as_of)?,
+                summary: dto::text("summary", &value.summary)?,
+                evidence: dto::documents("evidence", &value.evidence)?,
+            })
+        },
+    )
     .await
 }
 
@@ -285,13 +342,23 @@ pub async fn confirm_completion(
     let route = format!("POST /v1/tasks/{task_id}/completion/confirmation");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
-        Ok(TaskCommand::ConfirmCompletion {
-            basis: dto::documents("basis", &value.basis)?,
-            note: dto::optional_text("note", value.note.as_deref())?,
-            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-        })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        task_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(TaskCommand::ConfirmCompletion {
+                basis: dto::documents("basis", &value.basis)?,
+                note: dto::optional_text("note", value.note.as_deref())?,
+                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+            })
+        },
+    )
     .await
 }
 
@@ -383,14 +450,24 @@ pub async fn transfer(
     let route = format!("POST /v1/tasks/{task_id}/transfer");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
-        Ok(TaskCommand::Transfer {
-            to_unit: dto::unit("to_unit", &value.to_unit)?,
-            reason: dto::text("reason", &value.reason)?,
-            basis: dto::documents("basis", &value.basis)?,
-            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-        })
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        task_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(TaskCommand::Transfer {
+                to_unit: dto::unit("to_unit", &value.to_unit)?,
+                reason: dto::text("reason", &value.reason)?,
+                basis: dto::documents("basis", &value.basis)?,
+                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+            })
+        },
+    )
     .await
 }
 
@@ -407,13 +484,23 @@ async fn decision(
     let route = format!("POST /v1/tasks/{task_id}/{route_suffix}");
     let today = state.today();
     let value = body.value;
-    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
-        Ok(make(
-            dto::text("reason", &value.reason)?,
-            dto::documents("basis", &value.basis)?,
-            dto::effective_on(value.effective_on.as_deref(), today)?,
-        ))
-    })
+    run_task_command(
+        &state,
+        actor,
+        headers,
+        &route,
+        &body.raw,
+        TaskId(task_id),
+        task_id.to_string(),
+        TaskFold::Whole,
+        move || {
+            Ok(make(
+                dto::text("reason", &value.reason)?,
+                dto::documents("basis", &value.basis)?,
+                dto::effective_on(value.effective_on.as_deref(), today)?,
+            ))
+        },
+    )
     .await
 }
 
@@ -428,6 +515,7 @@ async fn run_task_command(
     raw: &[u8],
     task_id: TaskId,
     subject_id: String,
+    fold: TaskFold,
     make_command: impl FnOnce() -> Result<TaskCommand, domain::error::DomainError>,
 ) -> Result<Response, ApiError> {
     let context = CommandContext { actor, fingerprint: fingerprint(route, raw), headers };
@@ -448,11 +536,15 @@ async fn run_task_command(
         };
         let decided = state
             .ledger
-            .decide_on_task(&context, task_id, subject_id.clone(), guard.as_ref(), |task| {
+            .decide_on_task(&context, task_id, subject_id.clone(), guard.as_ref(), fold, |task| {
                 let task = task.ok_or_else(|| ApiError::NotFound(format!("task {task_id} not found")))?;
                 check_if_match(&context, task.version)?;
                 let command = command.get_or_insert_with(|| make_command.take().expect("made once, then kept")());
-                Ok(task::decide(task, command.clone()?, &context.actor)?)
+                let command = command.clone()?;
+                if fold == TaskFold::WithoutReports && command.needs_reports() {
+                    return Err(ApiError::internal("a command that needs the task's reports was routed without them"));
+                }
+                Ok(task::decide(task, command, &context.actor)?)
             })
             .await;
         match decided {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use domain::actor::Actor;
 use domain::ids::{PlanId, TaskId};
 use domain::plan::{Plan, PlanEvent};
-use domain::task::{Recorded, Task, TaskEvent, SCHEMA_VERSION};
+use domain::task::{Recorded, Task, TaskEvent, REPORT_EVENT_TYPES, SCHEMA_VERSION};
 use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, ExpectedVersion, Idempotency, NewEvent, RecordedEvent,
     StoredText, StreamAppend, StreamId,
@@ -23,6 +23,15 @@ use http_api::extract::CommandHeaders;
 
 /// How many folded tasks the command path keeps; past it the cache starts over.
 const MAX_CACHED_TASKS: usize = 20_000;
+
+/// What a command on a task is decided on when the task is not kept folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskFold {
+    /// Every event of the stream.
+    Whole,
+    /// Every event but the [`REPORT_EVENT_TYPES`] (see [`domain::task::TaskCommand::needs_reports`]).
+    WithoutReports,
+}
 
 /// Which events a read folds: those whose business date is not after `as_of`, recorded not after `known_at` and
 /// at a global position not after `known_at_position`.
@@ -134,14 +143,22 @@ impl Ledger {
         task_id: TaskId,
         subject_id: String,
         guard: Option<&Guard>,
+        fold: TaskFold,
         mut decide: impl FnMut(Option<&Task>) -> Result<Vec<TaskEvent>, ApiError>,
     ) -> Result<Result<AppendOutcome, GuardMoved>, ApiError> {
         let stream_id = StreamId(task_id.stream_name());
         // Taken out of the cache while the command runs, so that evolving it never clones it.
         let cached = self.cached_tasks().remove(&task_id);
-        let (mut task, mut from_cache) = match cached {
-            Some(cached) => (Some(Arc::unwrap_or_clone(cached)), true),
-            None => (self.read_task(task_id, None).await?, false),
+        // A fold without the reports decides this command but is never kept: the next command may need them.
+        let (mut task, mut from_cache, keep) = match (cached, fold) {
+            (Some(cached), _) => (Some(Arc::unwrap_or_clone(cached)), true, true),
+            (None, TaskFold::WithoutReports) => (self.read_task_without_reports(task_id).await?, false, false),
+            (None, TaskFold::Whole) => (self.read_task(task_id, None).await?, false, true),
+        };
+        let cache_task = |task: Option<Task>| {
+            if let Some(task) = task.filter(|_| keep) {
+                self.cache_task(task_id, Arc::new(task));
+            }
         };
         loop {
             let decided = decide(task.as_ref()).and_then(|events| {
@@ -156,9 +173,7 @@ impl Ledger {
                         Err(AppendError::WrongExpectedVersion { stream_id: moved, .. })
                             if guard.is_some_and(|guard| guard.stream_id == moved) =>
                         {
-                            if let Some(task) = task {
-                                self.cache_task(task_id, Arc::new(task));
-                            }
+                            cache_task(task);
                             return Ok(Err(GuardMoved));
                         }
                         Err(error) => Err(ApiError::from(error)),
@@ -171,9 +186,7 @@ impl Ledger {
                     if !outcome.replayed {
                         task = evolve_with_appended(task, &events, &outcome, &context.actor);
                     }
-                    if let Some(task) = task {
-                        self.cache_task(task_id, Arc::new(task));
-                    }
+                    cache_task(task);
                     return Ok(Ok(outcome));
                 }
                 // The store's own failures are final: the append may have committed.
@@ -182,9 +195,7 @@ impl Ledger {
                     from_cache = false;
                 }
                 Err(error) => {
-                    if let Some(task) = task {
-                        self.cache_task(task_id, Arc::new(task));
-                    }
+                    cache_task(task);
                     return Err(error);
                 }
             }
@@ -278,6 +289,26 @@ impl Ledger {
         let task = self.read_task(task_id, cached).await?.map(Arc::new);
         if let Some(task) = &task {
             self.cache_task(task_id, task.clone());
+        }
+        Ok(task)
+    }
+
+    /// The task folded from its stream without the [`REPORT_EVENT_TYPES`], which change nothing but its reports:
+    /// its `reports` are incomplete (at most the last event's report), every other field is the whole fold's, and its
+    /// `version` is the stream's. For the commands that do not look at earlier reports (filing one): a task not
+    /// kept folded costs a read of a few events instead of every report ever filed on it.
+    async fn read_task_without_reports(&self, task_id: TaskId) -> Result<Option<Task>, ApiError> {
+        let stream_id = StreamId(task_id.stream_name());
+        let stored = self.store.read_stream_stored_except(&stream_id, &REPORT_EVENT_TYPES).await?;
+        let mut task = None;
+        for stored in &stored {
+            let event: TaskEvent = decode_stored_event(stored).map_err(|reason| {
+                ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
+            })?;
+            task = Task::evolve(task, &event, &recorded_of(stored));
+        }
+        if let (Some(task), Some(last)) = (task.as_mut(), stored.last()) {
+            task.version = last.stream_version;
         }
         Ok(task)
     }

@@ -50,6 +50,10 @@ pub struct ReportContent {
     pub evidence: Vec<DocumentRef>,
 }
 
+/// The types of the events that change nothing of a task but its reports: a fold that skips them has every other
+/// field as the whole fold has it (see [`Task::evolve`]), and its `version` once set to the stream's version.
+pub const REPORT_EVENT_TYPES: [&str; 2] = ["ProgressReported", "ReportCorrected"];
+
 /// The commands on an existing task.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskCommand {
@@ -376,6 +380,15 @@ pub fn progress_of(lifecycle: Lifecycle, latest_report_progress: Option<Option<R
             None => Progress::NotStarted,
             Some(stated) => stated.map(Progress::from).unwrap_or(Progress::InProgress),
         },
+    }
+}
+
+impl TaskCommand {
+    /// Whether deciding the command needs the task's earlier reports. Filing a report does not: its checks are on
+    /// the task's units and lifecycle, and its id is new (a UUID v7 made for the command), so it can be decided on a
+    /// fold that skipped the [`REPORT_EVENT_TYPES`].
+    pub fn needs_reports(&self) -> bool {
+        !matches!(self, TaskCommand::FileReport { .. })
     }
 }
 

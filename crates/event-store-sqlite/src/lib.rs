@@ -146,6 +146,26 @@ impl EventStore for SqliteEventStore {
         self.stream_rows(stream_id, after_version).await?.iter().map(stored_text_from_row).collect()
     }
 
+    async fn read_stream_stored_except(
+        &self,
+        stream_id: &StreamId,
+        skipped_types: &[&str],
+    ) -> Result<Vec<StoredText>, StoreError> {
+        let skipped_types = serde_json::to_string(skipped_types)
+            .map_err(|error| StoreError::Backend(format!("cannot serialise event types: {error}")))?;
+        let rows = sqlx::query(select_events!(
+            "WHERE stream_id = ?1 AND (event_type NOT IN (SELECT value FROM json_each(?2)) \
+             OR stream_version = (SELECT max(stream_version) FROM events WHERE stream_id = ?1)) \
+             ORDER BY stream_version"
+        ))
+        .bind(stream_id.as_str())
+        .bind(skipped_types)
+        .fetch_all(&self.readers)
+        .await
+        .map_err(store_error)?;
+        rows.iter().map(stored_text_from_row).collect()
+    }
+
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
         self.log_rows(after_position, limit).await?.iter().map(event_from_row).collect()
     }

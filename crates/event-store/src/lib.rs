@@ -251,6 +251,15 @@ pub trait EventStore: Send + Sync + 'static {
     async fn read_stream_stored(&self, stream_id: &StreamId, after_version: u64)
         -> Result<Vec<StoredText>, StoreError>;
 
+    /// [`EventStore::read_stream_stored`] of a whole stream without the events of `skipped_types`, except the
+    /// stream's last event, which is always read so that the last version read is the stream's version. One
+    /// snapshot, in version order: for a fold that some of a stream's events do not change.
+    async fn read_stream_stored_except(
+        &self,
+        stream_id: &StreamId,
+        skipped_types: &[&str],
+    ) -> Result<Vec<StoredText>, StoreError>;
+
     /// At most `limit` events with `global_position > after_position`, in position order. A reader that follows
     /// the log with this call sees every committed event exactly once, never a gap that is filled later.
     async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>, StoreError>;

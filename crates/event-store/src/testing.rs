@@ -82,6 +82,7 @@ macro_rules! event_store_contract_suite {
             append_and_read_back_with_provenance,
             stream_versions_count_from_one,
             read_stream_stored_is_read_stream_with_the_payload_text,
+            read_stream_stored_except_skips_types_but_keeps_the_last_event,
             expected_version_no_stream,
             expected_version_exact,
             expected_version_any,

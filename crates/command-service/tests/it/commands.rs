@@ -4,7 +4,7 @@ use axum::http::{Method, StatusCode};
 use domain::actor::Role;
 use serde_json::json;
 
-use crate::support::{report_body, sqlite_app, task_body};
+use crate::support::{postgres_app, report_body, sqlite_app, task_body, TestApp};
 
 #[tokio::test]
 async fn a_command_answers_id_version_and_position() {
@@ -278,4 +278,60 @@ async fn an_indicator_is_numbered_under_its_task() {
     assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
     let answer = app.request(Method::POST, &uri, Some(&app.planner()), Some(indicator)).await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "a number is taken once");
+}
+
+/// A report on a task this process has not kept folded is decided on the task read without its earlier reports
+/// (a few events instead of all of them): same answers, same checks, and the fold it leaves is the store's.
+async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_reports(app: TestApp) {
+    let plan_id = app.create_plan().await;
+    let task_id = app.assign_task(&plan_id).await;
+    let first = app.file_report(&task_id, "2024-03-15", "Lần 1").await;
+    let first_id = first.body["id"].as_str().unwrap().to_owned();
+    for (as_of, summary) in [("2024-03-31", "Lần 2"), ("2024-04-15", "Lần 3")] {
+        assert_eq!(app.file_report(&task_id, as_of, summary).await.status, StatusCode::CREATED);
+    }
+
+    let cold = app.other_process();
+    let body = report_body("2024-04-30", "Lần 4").to_string().into_bytes();
+    let uri = format!("/v1/tasks/{task_id}/reports");
+    let stale =
+        cold.send(Method::POST, &uri, Some(&cold.reporter()), Some(body.clone()), &[("if-match", "\"3\"")]).await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED, "the version is the stream's: {:?}", stale.body);
+    let other_unit = cold.token(Role::Reporter, "SO-NNPTNT");
+    let forbidden = cold.request(Method::POST, &uri, Some(&other_unit), Some(report_body("2024-04-30", "x"))).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{:?}", forbidden.body);
+    let filed = cold.send(Method::POST, &uri, Some(&cold.reporter()), Some(body), &[("if-match", "\"4\"")]).await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{:?}", filed.body);
+    assert_eq!(filed.body["version"], 5);
+
+    // A correction needs the earlier reports: the whole stream is read.
+    let correction = json!({"reason": "Nhầm số liệu", "as_of": "2024-03-15", "summary": "Lần 1, đã sửa"});
+    let corrections = format!("/v1/tasks/{task_id}/reports/{first_id}/corrections");
+    let corrected = cold.request(Method::POST, &corrections, Some(&cold.reporter()), Some(correction)).await;
+    assert_eq!(corrected.status, StatusCode::CREATED, "{:?}", corrected.body);
+    assert_eq!(corrected.body["version"], 6);
+
+    let cancellation = format!("/v1/tasks/{task_id}/cancellation");
+    let cancelled =
+        app.request(Method::POST, &cancellation, Some(&app.planner()), Some(json!({"reason": "Dừng"}))).await;
+    assert_eq!(cancelled.status, StatusCode::CREATED, "{:?}", cancelled.body);
+    let head = app.head_position().await;
+    let refused = app.other_process().file_report(&task_id, "2024-05-15", "Lần 5").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "a cancelled task takes no report: {:?}", refused.body);
+    assert_eq!(app.head_position().await, head);
+
+    let (cached, stored) = cold.cached_and_stored_task(&task_id).await;
+    assert_eq!(cached, stored);
+    assert_eq!((cached.version, cached.reports.len()), (7, 4));
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_reports_on_sqlite() {
+    a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_reports(sqlite_app().await).await;
+}
+
+#[tokio::test]
+async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_reports_on_postgres() {
+    a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_reports(postgres_app().await).await;
 }

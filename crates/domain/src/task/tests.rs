@@ -799,3 +799,51 @@ mod fold_properties {
         }
     }
 }
+
+/// The event type a task event is stored under: its serde tag, as the command service stores it.
+fn event_type(event: &TaskEvent) -> String {
+    serde_json::to_value(event).expect("serialisable")["event_type"].as_str().expect("tagged").to_owned()
+}
+
+#[test]
+fn a_fold_without_the_report_events_differs_only_in_the_reports() {
+    let corrected = |summary: &str| {
+        TaskEvent::ReportCorrected(ReportCorrected {
+            report_id: REPORT,
+            reason: text("nhầm số liệu"),
+            content: content(date!(2024 - 04 - 15), summary),
+        })
+    };
+    let completion = TaskEvent::CompletionReported(CompletionReported {
+        as_of: date!(2024 - 10 - 20),
+        summary: text("Đã hỗ trợ 03 doanh nghiệp"),
+        evidence: vec![],
+    });
+    let approved = TaskEvent::DeadlineExtensionApproved(DeadlineExtensionApproved {
+        extension_id: EXTENSION,
+        new_deadline: Deadline::parse_code("2024-12").unwrap(),
+        basis: vec![],
+        note: None,
+        effective_on: date!(2024 - 05 - 03),
+    });
+    let histories = [
+        vec![assigned(), reported(), corrected("Đã khảo sát 24/25")],
+        vec![assigned(), reported(), extension_requested(), approved, corrected("x"), completion.clone()],
+        vec![assigned(), TaskEvent::TaskSuspended(decision("chờ")), reported(), TaskEvent::TaskReopened(decision("y"))],
+        vec![assigned(), reported(), TaskEvent::TaskCancelled(decision("điều chỉnh")), corrected("z")],
+        vec![assigned(), completion, reported()],
+    ];
+    assert_eq!(REPORT_EVENT_TYPES, [event_type(&reported()), event_type(&corrected("x"))]);
+    for history in histories {
+        let recorded = recorded(1);
+        let whole = Task::fold(history.iter().map(|event| (event, &recorded))).expect("assigned");
+        let kept = history.iter().filter(|event| !REPORT_EVENT_TYPES.contains(&event_type(event).as_str()));
+        let mut without_reports = Task::fold(kept.map(|event| (event, &recorded))).expect("assigned");
+        without_reports.version = whole.version;
+        let whole_without_reports = Task { reports: Vec::new(), report_positions: HashMap::new(), ..whole.clone() };
+        assert_eq!(without_reports, whole_without_reports, "{history:?}");
+        if whole.lifecycle != Lifecycle::Open {
+            assert_eq!(without_reports.progress(), whole.progress(), "a closed task's progress is its lifecycle's");
+        }
+    }
+}

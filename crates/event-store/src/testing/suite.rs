@@ -146,6 +146,38 @@ pub async fn read_stream_stored_is_read_stream_with_the_payload_text(fixture: Ar
     assert!(store.read_stream_stored(&stream("unknown"), 0).await.expect("read").is_empty());
 }
 
+/// `read_stream_stored_except` skips the events of the given types, but never the stream's last event.
+pub async fn read_stream_stored_except_skips_types_but_keeps_the_last_event(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store();
+    let typed = |event_type: &str| {
+        request_of(vec![StreamAppend {
+            stream_id: stream("a"),
+            expected_version: ExpectedVersion::Any,
+            events: vec![new_event(event_type, json!({ "type": event_type }))],
+        }])
+    };
+    for event_type in ["Assigned", "Reported", "Corrected", "Suspended", "Reported", "Reported"] {
+        append_ok(&*store, typed(event_type)).await;
+    }
+    append_ok(&*store, request_to("b", ExpectedVersion::Any, 1)).await;
+    let read = |skipped: &'static [&'static str]| {
+        let store = store.clone();
+        async move {
+            let events = store.read_stream_stored_except(&stream("a"), skipped).await.expect("read");
+            events.iter().map(|event| (event.stream_version, event.event_type.clone())).collect::<Vec<_>>()
+        }
+    };
+    let versions = |pairs: Vec<(u64, String)>| pairs.into_iter().map(|(version, _)| version).collect::<Vec<_>>();
+    assert_eq!(versions(read(&["Reported", "Corrected"]).await), [1, 4, 6], "the last event is kept");
+    assert_eq!(versions(read(&["Corrected"]).await), [1, 2, 4, 5, 6]);
+    assert_eq!(versions(read(&[]).await), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions(read(&["Assigned", "Reported", "Corrected", "Suspended"]).await), [6]);
+    let stored = store.read_stream_stored(&stream("a"), 0).await.expect("read");
+    let except = store.read_stream_stored_except(&stream("a"), &["Corrected"]).await.expect("read");
+    assert_eq!(except, stored.into_iter().filter(|event| event.event_type != "Corrected").collect::<Vec<_>>());
+    assert!(store.read_stream_stored_except(&stream("unknown"), &["Reported"]).await.expect("read").is_empty());
+}
+
 pub async fn expected_version_no_stream(fixture: Arc<dyn Fixture>) {
     let store = fixture.store();
     let outcome = append_ok(&*store, request_to("a", ExpectedVersion::NoStream, 1)).await;
