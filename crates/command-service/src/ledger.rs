@@ -279,7 +279,9 @@ impl Ledger {
         if let Some(task) = self.cached_tasks().get(&task_id) {
             return Ok(Some(task.plan_id));
         }
-        Ok(self.current_task(task_id).await?.map(|task| task.plan_id))
+        // A task's plan never changes: when the task is not kept folded, the fold without its reports (a few
+        // events) names it as well as the whole one.
+        Ok(self.read_task_without_reports(task_id).await?.map(|task| task.plan_id))
     }
 
     /// The task as it stands now: the cached fold plus the events appended since.
