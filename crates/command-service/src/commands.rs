@@ -143,18 +143,12 @@ pub async fn file_report(
     let route = format!("POST /v1/tasks/{task_id}/reports");
     let content = body.value.content();
     let report_id = ReportId(Uuid::now_v7());
-    let fold = TaskFold::WithoutReports;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        report_id.to_string(),
-        fold,
-        move || Ok(TaskCommand::FileReport { report_id, content: content? }),
-    )
+    let task_id = TaskId(task_id);
+    let request = TaskRequest { state: &state, actor, headers, route: &route, raw: &body.raw, task_id };
+    // A new report's checks need none of the earlier reports (see `TaskCommand::needs_reports`).
+    run_task_command_on(request, TaskFold::WithoutReports, report_id.to_string(), move || {
+        Ok(TaskCommand::FileReport { report_id, content: content? })
+    })
     .await
 }
 
@@ -172,17 +166,9 @@ pub async fn correct_report(
     let route = format!("POST /v1/tasks/{task_id}/reports/{report_id}/corrections");
     let reason = dto::text("reason", &body.value.reason);
     let content = body.value.content();
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        report_id.to_string(),
-        TaskFold::Whole,
-        move || Ok(TaskCommand::CorrectReport { report_id: ReportId(report_id), reason: reason?, content: content? }),
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), report_id.to_string(), move || {
+        Ok(TaskCommand::CorrectReport { report_id: ReportId(report_id), reason: reason?, content: content? })
+    })
     .await
 }
 
@@ -201,25 +187,15 @@ pub async fn request_extension(
     let extension_id = ExtensionId(Uuid::now_v7());
     let today = state.today();
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        extension_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(TaskCommand::RequestExtension {
-                extension_id,
-                proposed_deadline: dto::deadline("proposed_deadline", &value.proposed_deadline)?,
-                reason: dto::text("reason", &value.reason)?,
-                basis: dto::documents("basis", &value.basis)?,
-                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-            })
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
+        Ok(TaskCommand::RequestExtension {
+            extension_id,
+            proposed_deadline: dto::deadline("proposed_deadline", &value.proposed_deadline)?,
+            reason: dto::text("reason", &value.reason)?,
+            basis: dto::documents("basis", &value.basis)?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
     .await
 }
 
@@ -238,25 +214,15 @@ pub async fn approve_extension(
     let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/approval");
     let today = state.today();
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        extension_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(TaskCommand::ApproveExtension {
-                extension_id: ExtensionId(extension_id),
-                new_deadline: value.new_deadline.as_deref().map(|v| dto::deadline("new_deadline", v)).transpose()?,
-                basis: dto::documents("basis", &value.basis)?,
-                note: dto::optional_text("note", value.note.as_deref())?,
-                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-            })
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
+        Ok(TaskCommand::ApproveExtension {
+            extension_id: ExtensionId(extension_id),
+            new_deadline: value.new_deadline.as_deref().map(|v| dto::deadline("new_deadline", v)).transpose()?,
+            basis: dto::documents("basis", &value.basis)?,
+            note: dto::optional_text("note", value.note.as_deref())?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
     .await
 }
 
@@ -274,24 +240,14 @@ pub async fn reject_extension(
     let route = format!("POST /v1/tasks/{task_id}/deadline-extensions/{extension_id}/rejection");
     let today = state.today();
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        extension_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(TaskCommand::RejectExtension {
-                extension_id: ExtensionId(extension_id),
-                reason: dto::text("reason", &value.reason)?,
-                basis: dto::documents("basis", &value.basis)?,
-                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-            })
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), extension_id.to_string(), move || {
+        Ok(TaskCommand::RejectExtension {
+            extension_id: ExtensionId(extension_id),
+            reason: dto::text("reason", &value.reason)?,
+            basis: dto::documents("basis", &value.basis)?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
     .await
 }
 
@@ -308,23 +264,13 @@ pub async fn report_completion(
 ) -> Result<Response, ApiError> {
     let route = format!("POST /v1/tasks/{task_id}/completion");
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        task_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(TaskCommand::ReportCompletion {
-                as_of: dto::date("as_of", &value.as_of)?,
-                summary: dto::text("summary", &value.summary)?,
-                evidence: dto::documents("evidence", &value.evidence)?,
-            })
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
+        Ok(TaskCommand::ReportCompletion {
+            as_of: dto::date("as_of", &value.as_of)?,
+            summary: dto::text("summary", &value.summary)?,
+            evidence: dto::documents("evidence", &value.evidence)?,
+        })
+    })
     .await
 }
 
@@ -342,23 +288,13 @@ pub async fn confirm_completion(
     let route = format!("POST /v1/tasks/{task_id}/completion/confirmation");
     let today = state.today();
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        task_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(TaskCommand::ConfirmCompletion {
-                basis: dto::documents("basis", &value.basis)?,
-                note: dto::optional_text("note", value.note.as_deref())?,
-                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-            })
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
+        Ok(TaskCommand::ConfirmCompletion {
+            basis: dto::documents("basis", &value.basis)?,
+            note: dto::optional_text("note", value.note.as_deref())?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
     .await
 }
 
@@ -450,24 +386,14 @@ pub async fn transfer(
     let route = format!("POST /v1/tasks/{task_id}/transfer");
     let today = state.today();
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        task_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(TaskCommand::Transfer {
-                to_unit: dto::unit("to_unit", &value.to_unit)?,
-                reason: dto::text("reason", &value.reason)?,
-                basis: dto::documents("basis", &value.basis)?,
-                effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
-            })
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
+        Ok(TaskCommand::Transfer {
+            to_unit: dto::unit("to_unit", &value.to_unit)?,
+            reason: dto::text("reason", &value.reason)?,
+            basis: dto::documents("basis", &value.basis)?,
+            effective_on: dto::effective_on(value.effective_on.as_deref(), today)?,
+        })
+    })
     .await
 }
 
@@ -484,28 +410,18 @@ async fn decision(
     let route = format!("POST /v1/tasks/{task_id}/{route_suffix}");
     let today = state.today();
     let value = body.value;
-    run_task_command(
-        &state,
-        actor,
-        headers,
-        &route,
-        &body.raw,
-        TaskId(task_id),
-        task_id.to_string(),
-        TaskFold::Whole,
-        move || {
-            Ok(make(
-                dto::text("reason", &value.reason)?,
-                dto::documents("basis", &value.basis)?,
-                dto::effective_on(value.effective_on.as_deref(), today)?,
-            ))
-        },
-    )
+    run_task_command(&state, actor, headers, &route, &body.raw, TaskId(task_id), task_id.to_string(), move || {
+        Ok(make(
+            dto::text("reason", &value.reason)?,
+            dto::documents("basis", &value.basis)?,
+            dto::effective_on(value.effective_on.as_deref(), today)?,
+        ))
+    })
     .await
 }
 
-/// The common path of every command on an existing task. `make_command` builds the command from the request once
-/// the task is known to exist and `If-Match` holds.
+/// The common path of every command on an existing task, decided on the whole task. `make_command` builds the
+/// command from the request once the task is known to exist and `If-Match` holds.
 #[allow(clippy::too_many_arguments)]
 async fn run_task_command(
     state: &AppState,
@@ -515,9 +431,30 @@ async fn run_task_command(
     raw: &[u8],
     task_id: TaskId,
     subject_id: String,
-    fold: TaskFold,
     make_command: impl FnOnce() -> Result<TaskCommand, domain::error::DomainError>,
 ) -> Result<Response, ApiError> {
+    let request = TaskRequest { state, actor, headers, route, raw, task_id };
+    run_task_command_on(request, TaskFold::Whole, subject_id, make_command).await
+}
+
+/// A request for a command on an existing task, as its handler received it.
+struct TaskRequest<'a> {
+    state: &'a AppState,
+    actor: domain::actor::Actor,
+    headers: CommandHeaders,
+    route: &'a str,
+    raw: &'a [u8],
+    task_id: TaskId,
+}
+
+/// [`run_task_command`] on the task as `fold` reads it when it is not kept folded.
+async fn run_task_command_on(
+    request: TaskRequest<'_>,
+    fold: TaskFold,
+    subject_id: String,
+    make_command: impl FnOnce() -> Result<TaskCommand, domain::error::DomainError>,
+) -> Result<Response, ApiError> {
+    let TaskRequest { state, actor, headers, route, raw, task_id } = request;
     let context = CommandContext { actor, fingerprint: fingerprint(route, raw), headers };
     // The ledger may decide twice (see `Ledger::decide_on_task`), and again when the plan moved; the command is
     // made once.
