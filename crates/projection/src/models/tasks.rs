@@ -5,7 +5,9 @@
 //! A batch is applied in memory first (rows loaded once, events folded into them), then written with a few
 //! multi-row statements, so that replaying a million events costs thousands of statements, not millions.
 
-use std::collections::{HashMap, HashSet};
+// The maps of a batch are keyed by task and report ids and looked up for every event of a rebuild: `foldhash`, not
+// the standard SipHash.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use async_trait::async_trait;
 use domain::deadline::Deadline;
