@@ -302,13 +302,7 @@ impl Ledger {
     async fn read_task_without_reports(&self, task_id: TaskId) -> Result<Option<Task>, ApiError> {
         let stream_id = StreamId(task_id.stream_name());
         let stored = self.store.read_stream_stored_except(&stream_id, &REPORT_EVENT_TYPES).await?;
-        let mut task = None;
-        for stored in &stored {
-            let event: TaskEvent = decode_stored_event(stored).map_err(|reason| {
-                ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
-            })?;
-            task = Task::evolve(task, &event, &recorded_of(stored));
-        }
+        let mut task = evolve_with_stored(None, &stored)?;
         if let (Some(task), Some(last)) = (task.as_mut(), stored.last()) {
             task.version = last.stream_version;
         }
@@ -330,14 +324,7 @@ impl Ledger {
                 return Err(error.into());
             }
         };
-        let mut task = task;
-        for stored in &appended {
-            let event: TaskEvent = decode_stored_event(stored).map_err(|reason| {
-                ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
-            })?;
-            task = Task::evolve(task, &event, &recorded_of(stored));
-        }
-        Ok(task)
+        evolve_with_stored(task, &appended)
     }
 
     fn cache_task(&self, task_id: TaskId, task: Arc<Task>) {
@@ -468,6 +455,17 @@ fn new_task_write(stream_id: &StreamId, version: u64, events: &[TaskEvent]) -> R
         expected_version: ExpectedVersion::Exact(version),
         events: events.iter().map(|event| new_event(event, event.effective_date())).collect::<Result<_, _>>()?,
     })
+}
+
+/// `task` evolved with stored events of its stream, their payloads decoded from the stored text.
+fn evolve_with_stored(mut task: Option<Task>, stored: &[StoredText]) -> Result<Option<Task>, ApiError> {
+    for stored in stored {
+        let event: TaskEvent = decode_stored_event(stored).map_err(|reason| {
+            ApiError::internal(format!("event at position {} cannot be decoded: {reason}", stored.global_position))
+        })?;
+        task = Task::evolve(task, &event, &recorded_of(stored));
+    }
+    Ok(task)
 }
 
 /// The task after its appended `events`, each with the provenance the store recorded: the positions of

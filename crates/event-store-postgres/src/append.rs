@@ -107,11 +107,12 @@ const WRITE: &str = "\
     ) \
     UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
 
-/// The writer's session settings. Every lookup of an append (stream versions, idempotency keys, event ids, in the
-/// exact path's `LOOKUP` and in [`APPEND_IF_UNCHANGED`]) is meant as one probe of a unique index per value; but a
-/// plan is cached for the connection's life (sqlx's prepared statements), and a plan made while a table was
-/// analysed empty (`idempotency_keys` of a ledger loaded without keys, any table of a new deployment) is a
-/// sequential scan, run again on every batch as the table grows: seen as most of the machine's CPU in a benchmark.
+/// The writer's session settings. Every lookup of an append (stream versions, idempotency keys and event ids in the
+/// exact path's `LOOKUP`, stream versions in [`APPEND_IF_UNCHANGED`]) is meant as one probe of a unique index per
+/// value; but a plan is cached for the connection's life (sqlx's prepared statements), and a plan made while a
+/// table was analysed empty (`idempotency_keys` of a ledger loaded without keys, any table of a new deployment) is
+/// a sequential scan, run again on every batch as the table grows: seen as most of the machine's CPU in a
+/// benchmark.
 /// With sequential scans off, the planner takes the index whatever the statistics; the writer runs no other query.
 const WRITER_SESSION: [&str; 2] =
     ["SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET enable_seqscan = off"];
