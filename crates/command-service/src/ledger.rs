@@ -57,9 +57,18 @@ pub struct Ledger {
     store: Arc<dyn EventStore>,
     /// Tasks as last folded without a filter, so that a command reads and decodes only the events appended since
     /// (the store stays the authority: the cached version is only where reading resumes).
-    tasks: Arc<std::sync::Mutex<HashMap<TaskId, Arc<Task>>>>,
+    tasks: Arc<std::sync::Mutex<HashMap<TaskId, Folded>>>,
     /// Woken after every append so that the relay publishes the new events at once.
     relay: bus::relay::RelayHandle,
+}
+
+/// A task as the command path keeps it folded.
+#[derive(Clone)]
+struct Folded {
+    task: Arc<Task>,
+    /// What it was folded from: every event, or every event but the earlier reports ([`TaskFold::WithoutReports`]),
+    /// which serves the commands that do not look at them until one that does reads the whole stream.
+    fold: TaskFold,
 }
 
 /// A stream a command was decided against without writing to it (a task's plan, for its freeze), at the version
@@ -149,15 +158,16 @@ impl Ledger {
         let stream_id = StreamId(task_id.stream_name());
         // Taken out of the cache while the command runs, so that evolving it never clones it.
         let cached = self.cached_tasks().remove(&task_id);
-        // A fold without the reports decides this command but is never kept: the next command may need them.
-        let (mut task, mut from_cache, keep) = match (cached, fold) {
-            (Some(cached), _) => (Some(Arc::unwrap_or_clone(cached)), true, true),
-            (None, TaskFold::WithoutReports) => (self.read_task_without_reports(task_id).await?, false, false),
-            (None, TaskFold::Whole) => (self.read_task(task_id, None).await?, false, true),
+        let (mut task, mut from_cache, kept) = match cached {
+            // A fold without the reports serves a command that needs none, and is kept as such.
+            Some(cached) if cached.fold == TaskFold::Whole || fold == TaskFold::WithoutReports => {
+                (Some(Arc::unwrap_or_clone(cached.task)), true, cached.fold)
+            }
+            Some(_) | None => (self.read_fold(task_id, fold).await?, false, fold),
         };
         let cache_task = |task: Option<Task>| {
-            if let Some(task) = task.filter(|_| keep) {
-                self.cache_task(task_id, Arc::new(task));
+            if let Some(task) = task {
+                self.cache_task(task_id, Arc::new(task), kept);
             }
         };
         loop {
@@ -191,7 +201,7 @@ impl Ledger {
                 }
                 // The store's own failures are final: the append may have committed.
                 Err(error) if from_cache && !matches!(error, ApiError::Unavailable(_) | ApiError::Internal(_)) => {
-                    task = self.read_task(task_id, task).await?;
+                    task = self.read_task(task_id, task, kept).await?;
                     from_cache = false;
                 }
                 Err(error) => {
@@ -276,23 +286,42 @@ impl Ledger {
 
     /// The plan a task belongs to (it never changes), from the cached fold when there is one.
     pub async fn plan_of_task(&self, task_id: TaskId) -> Result<Option<PlanId>, ApiError> {
-        if let Some(task) = self.cached_tasks().get(&task_id) {
-            return Ok(Some(task.plan_id));
+        if let Some(cached) = self.cached_tasks().get(&task_id) {
+            return Ok(Some(cached.task.plan_id));
         }
         // A task's plan never changes: when the task is not kept folded, the fold without its reports (a few
-        // events) names it as well as the whole one.
-        Ok(self.read_task_without_reports(task_id).await?.map(|task| task.plan_id))
+        // events) names it as well as the whole one, and is kept for the command that asked.
+        let task = self.read_task_without_reports(task_id).await?.map(Arc::new);
+        if let Some(task) = &task {
+            self.cache_task(task_id, task.clone(), TaskFold::WithoutReports);
+        }
+        Ok(task.map(|task| task.plan_id))
     }
 
     /// The task as it stands now: the cached fold plus the events appended since.
     pub async fn current_task(&self, task_id: TaskId) -> Result<Option<Arc<Task>>, ApiError> {
         // Taken out of the cache while it is brought up to date, so that evolving it never clones it.
-        let cached = self.cached_tasks().remove(&task_id).map(Arc::unwrap_or_clone);
-        let task = self.read_task(task_id, cached).await?.map(Arc::new);
+        let cached = self.cached_tasks().remove(&task_id);
+        let cached =
+            cached.filter(|cached| cached.fold == TaskFold::Whole).map(|cached| Arc::unwrap_or_clone(cached.task));
+        let task = self.read_task(task_id, cached, TaskFold::Whole).await?.map(Arc::new);
         if let Some(task) = &task {
-            self.cache_task(task_id, task.clone());
+            self.cache_task(task_id, task.clone(), TaskFold::Whole);
         }
         Ok(task)
+    }
+
+    /// What this process keeps folded of a task, if anything.
+    pub fn kept_fold(&self, task_id: TaskId) -> Option<TaskFold> {
+        self.cached_tasks().get(&task_id).map(|cached| cached.fold)
+    }
+
+    /// The task folded from its stream as `fold` says.
+    async fn read_fold(&self, task_id: TaskId, fold: TaskFold) -> Result<Option<Task>, ApiError> {
+        match fold {
+            TaskFold::Whole => self.read_task(task_id, None, TaskFold::Whole).await,
+            TaskFold::WithoutReports => self.read_task_without_reports(task_id).await,
+        }
     }
 
     /// The task folded from its stream without the [`REPORT_EVENT_TYPES`], which change nothing but its reports:
@@ -309,9 +338,9 @@ impl Ledger {
         Ok(task)
     }
 
-    /// `task` (a fold of the task's first events, or `None` for none) evolved with the events stored after it.
+    /// `task` (a `fold` of the task's first events, or `None` for none) evolved with the events stored after it.
     /// When the store cannot be read, `task` goes back into the cache and the error is answered.
-    async fn read_task(&self, task_id: TaskId, task: Option<Task>) -> Result<Option<Task>, ApiError> {
+    async fn read_task(&self, task_id: TaskId, task: Option<Task>, fold: TaskFold) -> Result<Option<Task>, ApiError> {
         let after_version = task.as_ref().map_or(0, |task| task.version);
         // The payloads as stored text, decoded straight into the domain's events: a command on a task that is not
         // cached reads its whole stream, and at a reporting cut-off most tasks are in that case.
@@ -319,7 +348,7 @@ impl Ledger {
             Ok(appended) => appended,
             Err(error) => {
                 if let Some(task) = task {
-                    self.cache_task(task_id, Arc::new(task));
+                    self.cache_task(task_id, Arc::new(task), fold);
                 }
                 return Err(error.into());
             }
@@ -327,12 +356,18 @@ impl Ledger {
         evolve_with_stored(task, &appended)
     }
 
-    fn cache_task(&self, task_id: TaskId, task: Arc<Task>) {
+    /// Keeps `task` unless a fold at least as recent and as complete is kept already (another command's).
+    fn cache_task(&self, task_id: TaskId, task: Arc<Task>, fold: TaskFold) {
         let mut cache = self.cached_tasks();
         let full = (cache.len() >= MAX_CACHED_TASKS).then(|| std::mem::take(&mut *cache));
-        let newer = cache.get(&task_id).is_none_or(|cached| cached.version < task.version);
-        if newer {
-            cache.insert(task_id, task);
+        let better = cache.get(&task_id).is_none_or(|cached| {
+            cached.task.version < task.version
+                || (cached.task.version == task.version
+                    && cached.fold == TaskFold::WithoutReports
+                    && fold == TaskFold::Whole)
+        });
+        if better {
+            cache.insert(task_id, Folded { task, fold });
         }
         drop(cache);
         // Freeing thousands of folded tasks, each with its reports, takes tens of milliseconds: never under the
@@ -342,7 +377,7 @@ impl Ledger {
         }
     }
 
-    fn cached_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Arc<Task>>> {
+    fn cached_tasks(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, Folded>> {
         self.tasks.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

@@ -1,7 +1,9 @@
 //! Every command through HTTP: 201 `{id, version, position}`, idempotent retries, expected versions.
 
 use axum::http::{Method, StatusCode};
+use command_service::ledger::TaskFold;
 use domain::actor::Role;
+use domain::ids::TaskId;
 use serde_json::json;
 
 use crate::support::{postgres_app, report_body, sqlite_app, task_body, TestApp};
@@ -285,8 +287,11 @@ async fn an_indicator_is_numbered_under_its_task() {
 async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_reports(app: TestApp) {
     let plan_id = app.create_plan().await;
     let task_id = app.assign_task(&plan_id).await;
+    let kept = |app: &TestApp| app.state.ledger.kept_fold(TaskId(uuid::Uuid::parse_str(&task_id).unwrap()));
+    assert_eq!(kept(&app), None, "assigning a task writes it without folding it");
     let first = app.file_report(&task_id, "2024-03-15", "Lần 1").await;
     let first_id = first.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(kept(&app), Some(TaskFold::WithoutReports), "the first report reads the task without reports, once");
     for (as_of, summary) in [("2024-03-31", "Lần 2"), ("2024-04-15", "Lần 3")] {
         assert_eq!(app.file_report(&task_id, as_of, summary).await.status, StatusCode::CREATED);
     }
@@ -303,13 +308,17 @@ async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_repor
     let filed = cold.send(Method::POST, &uri, Some(&cold.reporter()), Some(body), &[("if-match", "\"4\"")]).await;
     assert_eq!(filed.status, StatusCode::CREATED, "{:?}", filed.body);
     assert_eq!(filed.body["version"], 5);
+    assert_eq!(kept(&cold), Some(TaskFold::WithoutReports), "the short fold is kept for the next report");
+    let filed = cold.file_report(&task_id, "2024-05-10", "Lần 4b").await;
+    assert_eq!((filed.status, filed.body["version"].as_u64()), (StatusCode::CREATED, Some(6)), "{:?}", filed.body);
 
     // A correction needs the earlier reports: the whole stream is read.
     let correction = json!({"reason": "Nhầm số liệu", "as_of": "2024-03-15", "summary": "Lần 1, đã sửa"});
     let corrections = format!("/v1/tasks/{task_id}/reports/{first_id}/corrections");
     let corrected = cold.request(Method::POST, &corrections, Some(&cold.reporter()), Some(correction)).await;
     assert_eq!(corrected.status, StatusCode::CREATED, "{:?}", corrected.body);
-    assert_eq!(corrected.body["version"], 6);
+    assert_eq!(corrected.body["version"], 7);
+    assert_eq!(kept(&cold), Some(TaskFold::Whole), "the whole fold replaces the short one");
 
     let cancellation = format!("/v1/tasks/{task_id}/cancellation");
     let cancelled =
@@ -322,7 +331,7 @@ async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_repor
 
     let (cached, stored) = cold.cached_and_stored_task(&task_id).await;
     assert_eq!(cached, stored);
-    assert_eq!((cached.version, cached.reports.len()), (7, 4));
+    assert_eq!((cached.version, cached.reports.len()), (8, 5));
     app.teardown().await;
 }
 
