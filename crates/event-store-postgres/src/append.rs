@@ -46,9 +46,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
+use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, PreparedRequest, StoredState};
 use event_store::group_commit::BatchAppender;
-use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, StoreError, StreamId};
+use event_store::{AppendError, AppendOutcome, LogHead, StoreError, StreamId};
 use sqlx::postgres::{PgArguments, PgPool};
 use sqlx::query::Query;
 use sqlx::{Connection, PgConnection, Postgres, Row};
@@ -231,12 +231,13 @@ impl PostgresBatchAppender {
 #[async_trait]
 impl BatchAppender for PostgresBatchAppender {
     #[instrument(
+        level = "debug",
         skip_all,
         fields(n_requests = batch.len(), n_events = tracing::field::Empty, path = tracing::field::Empty)
     )]
     async fn append_batch(
         &self,
-        batch: Vec<AppendRequest>,
+        batch: Vec<PreparedRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
         let mut writer = self.writer.lock().await;
         let WriterState { connection: held, memory } = &mut *writer;
@@ -268,13 +269,12 @@ impl PostgresBatchAppender {
         &self,
         connection: &mut PgConnection,
         memory: &mut WriterMemory,
-        batch: Vec<AppendRequest>,
+        batch: Vec<PreparedRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
         let lookups = BatchLookups::of(&batch);
         if let Some(AssumedState { state, stream_versions, remembered }) = memory.assume(&batch, &lookups) {
             let expected_head = state.head.clone();
-            // The exact path needs the requests again if the assumptions fail; planning consumes them.
-            let plan = plan_batch(batch.clone(), state)?;
+            let plan = plan_batch(&batch, state)?;
             // A plan that writes nothing answers only refusals, which the exact path decides on the stored state.
             if plan.writes_anything() {
                 let looked_up = StreamsToLookUp::of(&lookups, &stream_versions, &remembered, &plan);
@@ -402,14 +402,14 @@ async fn append_in_transaction(
     connection: &mut PgConnection,
     memory: &mut WriterMemory,
     lookups: &BatchLookups,
-    batch: Vec<AppendRequest>,
+    batch: Vec<PreparedRequest>,
 ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
     let mut transaction = connection.begin_with(BEGIN_AND_LOCK_HEAD).await.map_err(store_error)?;
     let sent_at = OffsetDateTime::now_utc();
     let state = read_stored_state(&mut transaction, lookups).await?;
     let received_at = OffsetDateTime::now_utc();
     memory.learn_stored_state(lookups, &state, sent_at + (received_at - sent_at) / 2);
-    let plan = plan_batch(batch, state)?;
+    let plan = plan_batch(&batch, state)?;
     tracing::Span::current().record("n_events", plan.events.len());
     if plan.writes_anything() {
         write_plan(&mut transaction, &plan).await?;

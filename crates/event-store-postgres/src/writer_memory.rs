@@ -16,8 +16,8 @@
 use std::collections::HashMap;
 use std::mem;
 
-use event_store::batch::{BatchLookups, BatchPlan, StoredState};
-use event_store::{AppendRequest, ExpectedVersion, LogHead, StreamId};
+use event_store::batch::{BatchLookups, BatchPlan, PreparedRequest, StoredState};
+use event_store::{ExpectedVersion, LogHead, StreamId};
 use time::OffsetDateTime;
 
 /// At most this many stream versions are kept (two generations of half as many, so that the streams written
@@ -102,14 +102,14 @@ impl WriterMemory {
     /// A stream not remembered is assumed to be at the version that the batch's first request naming it expects:
     /// the caller usually knows it, and when it does not, the refusal leads to the exact path, which answers the
     /// conflict.
-    pub(crate) fn assume(&mut self, batch: &[AppendRequest], lookups: &BatchLookups) -> Option<AssumedState> {
+    pub(crate) fn assume(&mut self, batch: &[PreparedRequest], lookups: &BatchLookups) -> Option<AssumedState> {
         if self.exact_batches_left > 0 {
             self.exact_batches_left -= 1;
             return None;
         }
         let known_head = self.head.clone()?;
         let mut first_expectations: HashMap<&StreamId, ExpectedVersion> = HashMap::new();
-        for stream in batch.iter().flat_map(|request| &request.streams) {
+        for stream in batch.iter().flat_map(|request| &request.request().streams) {
             first_expectations.entry(&stream.stream_id).or_insert(stream.expected_version);
         }
         let mut stream_versions = Vec::with_capacity(lookups.stream_ids.len());

@@ -5,10 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
-use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, StoredState};
+use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, PreparedRequest, StoredState};
 use event_store::canonical::{format_effective_date, format_recorded_at, parse_recorded_at};
 use event_store::group_commit::BatchAppender;
-use event_store::{AppendError, AppendOutcome, AppendRequest, LogHead, RecordedEvent, StoreError, StreamId};
+use event_store::{AppendError, AppendOutcome, LogHead, RecordedEvent, StoreError, StreamId};
 use sqlx::sqlite::{Sqlite, SqlitePool};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
 use time::OffsetDateTime;
@@ -27,15 +27,15 @@ pub(crate) struct SqliteBatchAppender {
 
 #[async_trait]
 impl BatchAppender for SqliteBatchAppender {
-    #[instrument(skip_all, fields(n_requests = batch.len(), n_events = tracing::field::Empty))]
+    #[instrument(level = "debug", skip_all, fields(n_requests = batch.len(), n_events = tracing::field::Empty))]
     async fn append_batch(
         &self,
-        batch: Vec<AppendRequest>,
+        batch: Vec<PreparedRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
         let lookups = BatchLookups::of(&batch);
         let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(store_error)?;
         let state = read_stored_state(&mut transaction, &lookups).await?;
-        let plan = plan_batch(batch, state)?;
+        let plan = plan_batch(&batch, state)?;
         tracing::Span::current().record("n_events", plan.events.len());
         if plan.writes_anything() {
             write_plan(&mut transaction, &plan).await?;
@@ -167,7 +167,7 @@ async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Resu
 /// Inserts `events`, each with its payload's canonical text from `canonical_payloads` (in the same order).
 async fn insert_events(
     connection: &mut SqliteConnection,
-    events: &[RecordedEvent],
+    events: &[RecordedEvent<()>],
     canonical_payloads: &[String],
 ) -> Result<(), StoreError> {
     let mut insert = QueryBuilder::<Sqlite>::new(

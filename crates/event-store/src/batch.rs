@@ -7,6 +7,10 @@
 //!    the streams the batch touches, the idempotency records of its keys and which of its event ids already exist;
 //! 3. call [`plan_batch`], which answers every request on its own and lays out the events to insert, with their
 //!    positions, versions, `recorded_at` and chain hashes;
+//!
+//! Requests reach the writer as [`PreparedRequest`]s: checked, and with each payload already in the canonical text
+//! that is stored and hashed, made on the caller's thread, so that the writer (one batch at a time) spends none of
+//! its time on it.
 //! 4. write [`BatchPlan::events`], [`BatchPlan::idempotency_records`] and [`BatchPlan::head`], commit, and only then
 //!    hand out [`BatchPlan::replies`].
 //!
@@ -24,11 +28,55 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use serde_json::Value;
+
 use crate::canonical::{self, canonical_envelope, canonical_json, chain_hash, truncate_to_micros};
 use crate::{
     AppendError, AppendOutcome, AppendRequest, ExpectedVersion, Idempotency, LogHead, RecordedEvent, StoreError,
     StreamId,
 };
+
+/// An append request as the writer takes it: checked by [`validate_request`], and with each event's payload turned
+/// into its RFC 8785 text (what the backends store and the hash covers) on the caller's thread.
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    /// The request, each event's payload left `null`: its text is in `canonical_payloads`.
+    request: AppendRequest,
+    /// One text per event, in the order of the request's streams and of their events.
+    canonical_payloads: Vec<String>,
+}
+
+impl PreparedRequest {
+    /// Checks `request` and canonicalises its payloads, dropping the values.
+    pub fn new(mut request: AppendRequest) -> Result<Self, AppendError> {
+        validate_request(&request)?;
+        let canonical_payloads = request
+            .streams
+            .iter_mut()
+            .flat_map(|stream| stream.events.iter_mut())
+            .map(|event| {
+                let text = canonical_json(&event.payload);
+                event.payload = Value::Null;
+                text
+            })
+            .collect();
+        Ok(PreparedRequest { request, canonical_payloads })
+    }
+
+    /// The request; its events' payloads are `null` (see [`PreparedRequest::canonical_payloads`]).
+    pub fn request(&self) -> &AppendRequest {
+        &self.request
+    }
+
+    /// Each event's payload as canonical text, in the order of the request's streams and of their events.
+    pub fn canonical_payloads(&self) -> &[String] {
+        &self.canonical_payloads
+    }
+
+    pub fn n_events(&self) -> usize {
+        self.canonical_payloads.len()
+    }
+}
 
 /// The longest stream id the store accepts, in bytes.
 pub const MAX_STREAM_ID_BYTES: usize = 200;
@@ -82,8 +130,9 @@ pub struct NewIdempotencyRecord {
 pub struct BatchPlan {
     /// One reply per request, in request order. Hand them out only after the commit.
     pub replies: Vec<Result<AppendOutcome, AppendError>>,
-    /// The events to insert, in position order, positions contiguous from the old head's position + 1.
-    pub events: Vec<RecordedEvent>,
+    /// The events to insert, in position order, positions contiguous from the old head's position + 1; their
+    /// payloads are in `canonical_payloads`.
+    pub events: Vec<RecordedEvent<()>>,
     /// The RFC 8785 text of each event's payload, in the order of `events`: what the backends store, the very
     /// text the hash covers (computed once for both).
     pub canonical_payloads: Vec<String>,
@@ -95,14 +144,13 @@ pub struct BatchPlan {
 }
 
 impl BatchLookups {
-    /// What to read for `batch`. Requests that fail [`validate_request`] are left out: they will be refused
-    /// without a look at the store, and their values (a NUL character in a stream id) could make the lookup
-    /// queries themselves fail.
-    pub fn of(batch: &[AppendRequest]) -> Self {
+    /// What to read for `batch` (its requests were checked by [`validate_request`], so no value can make the
+    /// lookup queries themselves fail).
+    pub fn of(batch: &[PreparedRequest]) -> Self {
         let mut stream_ids = BTreeSet::new();
         let mut idempotency_keys = BTreeSet::new();
         let mut event_ids = BTreeSet::new();
-        for request in batch.iter().filter(|request| validate_request(request).is_ok()) {
+        for request in batch.iter().map(PreparedRequest::request) {
             stream_ids.insert(&request.subject_stream);
             if let Some(idempotency) = &request.idempotency {
                 idempotency_keys.insert(idempotency.key);
@@ -135,11 +183,23 @@ impl BatchPlan {
     pub fn writes_anything(&self) -> bool {
         !self.events.is_empty()
     }
+
+    /// The events with their payloads parsed back from their canonical text, as a reader of the store gets them.
+    pub fn recorded_events(&self) -> Result<Vec<RecordedEvent>, serde_json::Error> {
+        self.events
+            .iter()
+            .zip(&self.canonical_payloads)
+            .map(|(event, text)| {
+                let payload: Value = serde_json::from_str(text)?;
+                Ok(event.clone().map_payload(|()| payload))
+            })
+            .collect()
+    }
 }
 
 /// Judges every request of the batch in order against `state` and what the earlier requests wrote, and lays out
 /// the accepted requests' events. Fails only when the stored head is unusable (not a hash).
-pub fn plan_batch(batch: Vec<AppendRequest>, state: StoredState) -> Result<BatchPlan, StoreError> {
+pub fn plan_batch(batch: &[PreparedRequest], state: StoredState) -> Result<BatchPlan, StoreError> {
     if !canonical::is_hash(&state.head.hash) {
         return Err(StoreError::Corrupt {
             position: state.head.position,
@@ -160,7 +220,7 @@ pub fn plan_batch(batch: Vec<AppendRequest>, state: StoredState) -> Result<Batch
         canonical_payloads: Vec::new(),
         new_idempotency_records: Vec::new(),
     };
-    let replies = batch.into_iter().map(|request| planner.plan_request(request)).collect();
+    let replies = batch.iter().map(|request| planner.plan_request(request)).collect();
     Ok(BatchPlan {
         replies,
         events: planner.events,
@@ -210,36 +270,27 @@ struct Planner {
     stream_versions: HashMap<StreamId, u64>,
     idempotency_records: HashMap<Uuid, IdempotencyRecord>,
     used_event_ids: HashSet<Uuid>,
-    events: Vec<RecordedEvent>,
+    events: Vec<RecordedEvent<()>>,
     canonical_payloads: Vec<String>,
     new_idempotency_records: Vec<NewIdempotencyRecord>,
 }
 
 impl Planner {
-    fn plan_request(&mut self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
-        validate_request(&request)?;
+    fn plan_request(&mut self, prepared: &PreparedRequest) -> Result<AppendOutcome, AppendError> {
+        let request = &prepared.request;
         if let Some(idempotency) = &request.idempotency {
             if let Some(record) = self.idempotency_records.get(&idempotency.key) {
                 return record.replay(idempotency);
             }
         }
-        self.check_expected_versions(&request)?;
-        self.check_event_ids(&request)?;
+        self.check_expected_versions(request)?;
+        self.check_event_ids(request)?;
 
         let first_position = self.head.position + 1;
-        let AppendRequest {
-            command_id,
-            correlation_id,
-            causation_id,
-            actor,
-            idempotency,
-            subject_id,
-            subject_stream,
-            streams,
-        } = request;
-        for stream in streams {
+        let mut canonical_payloads = prepared.canonical_payloads.iter();
+        for stream in &request.streams {
             let mut stream_version = self.version_of(&stream.stream_id);
-            for event in stream.events {
+            for event in &stream.events {
                 stream_version += 1;
                 self.used_event_ids.insert(event.event_id);
                 let mut recorded = RecordedEvent {
@@ -247,40 +298,41 @@ impl Planner {
                     event_id: event.event_id,
                     stream_id: stream.stream_id.clone(),
                     stream_version,
-                    event_type: event.event_type,
+                    event_type: event.event_type.clone(),
                     schema_version: event.schema_version,
                     effective_date: event.effective_date,
                     recorded_at: self.recorded_at,
-                    actor: actor.clone(),
-                    command_id,
-                    correlation_id,
-                    causation_id,
-                    payload: event.payload,
+                    actor: request.actor.clone(),
+                    command_id: request.command_id,
+                    correlation_id: request.correlation_id,
+                    causation_id: request.causation_id,
+                    payload: (),
                     prev_hash: self.head.hash.clone(),
                     hash: String::new(),
                 };
-                let canonical_payload = canonical_json(&recorded.payload);
+                let canonical_payload =
+                    canonical_payloads.next().expect("a prepared request has one payload text per event").clone();
                 let envelope = canonical_envelope(&recorded, &canonical_payload);
                 recorded.hash = chain_hash(&recorded.prev_hash, envelope.as_bytes());
                 self.head = LogHead { position: recorded.global_position, hash: recorded.hash.clone() };
                 self.events.push(recorded);
                 self.canonical_payloads.push(canonical_payload);
             }
-            self.stream_versions.insert(stream.stream_id, stream_version);
+            self.stream_versions.insert(stream.stream_id.clone(), stream_version);
         }
 
         let outcome = AppendOutcome {
-            subject_id,
-            subject_version: self.version_of(&subject_stream),
+            subject_id: request.subject_id.clone(),
+            subject_version: self.version_of(&request.subject_stream),
             first_position,
             last_position: self.head.position,
             recorded_at: self.recorded_at,
             replayed: false,
         };
-        if let Some(Idempotency { key, fingerprint }) = idempotency {
-            let record = IdempotencyRecord { fingerprint, outcome: outcome.clone() };
-            self.idempotency_records.insert(key, record.clone());
-            self.new_idempotency_records.push(NewIdempotencyRecord { key, record });
+        if let Some(Idempotency { key, fingerprint }) = &request.idempotency {
+            let record = IdempotencyRecord { fingerprint: fingerprint.clone(), outcome: outcome.clone() };
+            self.idempotency_records.insert(*key, record.clone());
+            self.new_idempotency_records.push(NewIdempotencyRecord { key: *key, record });
         }
         Ok(outcome)
     }

@@ -16,18 +16,19 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error};
 
-use crate::batch::validate_request;
+use crate::batch::PreparedRequest;
 use crate::{AppendError, AppendOutcome, AppendRequest, StoreError};
 
 /// A backend's append of many requests in one transaction.
 #[async_trait]
 pub trait BatchAppender: Send + Sync + 'static {
     /// Appends the accepted requests of `batch` in one transaction and returns one reply per request, in order.
+    /// The requests were checked and their payloads canonicalised by the callers ([`PreparedRequest::new`]).
     /// A request that fails its expected-version, idempotency or validity checks gets its own error and does not
     /// abort the others. `Err` means the transaction failed as a whole and nothing was written.
     async fn append_batch(
         &self,
-        batch: Vec<AppendRequest>,
+        batch: Vec<PreparedRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError>;
 }
 
@@ -73,9 +74,10 @@ impl GroupCommit {
     }
 
     /// Queues the request for the next batch and waits for its reply. A request that fails
-    /// [`validate_request`] is refused at once, without queueing.
+    /// [`crate::batch::validate_request`] is refused at once, without queueing; the payloads of the others are
+    /// canonicalised here, on the caller's thread ([`PreparedRequest`]).
     pub async fn append(&self, request: AppendRequest) -> Result<AppendOutcome, AppendError> {
-        validate_request(&request)?;
+        let request = PreparedRequest::new(request)?;
         let (reply, answer) = oneshot::channel();
         self.sender.send(Job { request, reply }).await.map_err(|_| writer_gone())?;
         answer.await.map_err(|_| writer_gone())?
@@ -92,13 +94,13 @@ impl GroupCommit {
 }
 
 struct Job {
-    request: AppendRequest,
+    request: PreparedRequest,
     reply: oneshot::Sender<Result<AppendOutcome, AppendError>>,
 }
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").field("command_id", &self.request.command_id).finish_non_exhaustive()
+        f.debug_struct("Job").field("command_id", &self.request.request().command_id).finish_non_exhaustive()
     }
 }
 
@@ -106,8 +108,8 @@ fn writer_gone() -> AppendError {
     AppendError::Store(StoreError::Unavailable("the event store writer has stopped".to_owned()))
 }
 
-fn n_events(request: &AppendRequest) -> usize {
-    request.streams.iter().map(|stream| stream.events.len()).sum()
+fn n_events(request: &PreparedRequest) -> usize {
+    request.n_events()
 }
 
 async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<Job>, config: GroupCommitConfig) {

@@ -2,13 +2,17 @@
 
 use std::collections::{HashMap, HashSet};
 
-use event_store::batch::{plan_batch, BatchLookups, StoredState};
+use event_store::batch::{plan_batch, BatchLookups, PreparedRequest, StoredState};
 use event_store::canonical::GENESIS_HASH;
 use event_store::testing::request_to;
 use event_store::{ExpectedVersion, LogHead, StreamId};
 use time::OffsetDateTime;
 
 use super::*;
+
+fn prepared_to(stream_id: &str, expected_version: ExpectedVersion, n_events: usize) -> PreparedRequest {
+    PreparedRequest::new(request_to(stream_id, expected_version, n_events)).expect("a valid request")
+}
 
 fn stream(name: &str) -> StreamId {
     StreamId(name.to_owned())
@@ -28,7 +32,7 @@ fn stored_state(versions: &[(&str, u64)], store_clock: OffsetDateTime) -> Stored
 
 fn memory_that_read(versions: &[(&str, u64)]) -> WriterMemory {
     let mut memory = WriterMemory::new();
-    let batch = vec![request_to("known", ExpectedVersion::Any, 1)];
+    let batch = vec![prepared_to("known", ExpectedVersion::Any, 1)];
     let lookups = BatchLookups {
         stream_ids: versions.iter().map(|(name, _)| stream(name)).collect(),
         ..BatchLookups::of(&batch)
@@ -40,7 +44,7 @@ fn memory_that_read(versions: &[(&str, u64)]) -> WriterMemory {
 
 #[test]
 fn nothing_is_assumed_before_an_exact_batch() {
-    let batch = vec![request_to("a", ExpectedVersion::NoStream, 1)];
+    let batch = vec![prepared_to("a", ExpectedVersion::NoStream, 1)];
     assert!(WriterMemory::new().assume(&batch, &BatchLookups::of(&batch)).is_none());
 }
 
@@ -48,10 +52,10 @@ fn nothing_is_assumed_before_an_exact_batch() {
 fn remembered_streams_keep_their_version_and_others_take_the_first_expectation() {
     let mut memory = memory_that_read(&[("known", 4)]);
     let batch = vec![
-        request_to("known", ExpectedVersion::Exact(3), 1),
-        request_to("exact", ExpectedVersion::Exact(7), 1),
-        request_to("exact", ExpectedVersion::Exact(8), 1),
-        request_to("new", ExpectedVersion::NoStream, 1),
+        prepared_to("known", ExpectedVersion::Exact(3), 1),
+        prepared_to("exact", ExpectedVersion::Exact(7), 1),
+        prepared_to("exact", ExpectedVersion::Exact(8), 1),
+        prepared_to("new", ExpectedVersion::NoStream, 1),
     ];
     let lookups = BatchLookups::of(&batch);
     let assumed = memory.assume(&batch, &lookups).expect("every stream's version is known or guessed");
@@ -66,22 +70,22 @@ fn remembered_streams_keep_their_version_and_others_take_the_first_expectation()
 #[test]
 fn any_on_an_unknown_stream_takes_the_exact_path() {
     let mut memory = memory_that_read(&[("known", 4)]);
-    let known = vec![request_to("known", ExpectedVersion::Any, 1)];
+    let known = vec![prepared_to("known", ExpectedVersion::Any, 1)];
     assert!(memory.assume(&known, &BatchLookups::of(&known)).is_some());
-    let unknown = vec![request_to("unknown", ExpectedVersion::Any, 1)];
+    let unknown = vec![prepared_to("unknown", ExpectedVersion::Any, 1)];
     assert!(memory.assume(&unknown, &BatchLookups::of(&unknown)).is_none());
 }
 
 #[test]
 fn a_committed_plan_moves_the_head_and_its_streams() {
     let mut memory = memory_that_read(&[("a", 0)]);
-    let batch = vec![request_to("a", ExpectedVersion::NoStream, 3)];
+    let batch = vec![prepared_to("a", ExpectedVersion::NoStream, 3)];
     let lookups = BatchLookups::of(&batch);
     let assumed = memory.assume(&batch, &lookups).expect("assumed");
-    let plan = plan_batch(batch, assumed.state).expect("planned");
+    let plan = plan_batch(&batch, assumed.state).expect("planned");
     memory.learn_committed_plan(&plan);
 
-    let next = vec![request_to("a", ExpectedVersion::Exact(3), 1)];
+    let next = vec![prepared_to("a", ExpectedVersion::Exact(3), 1)];
     let assumed = memory.assume(&next, &BatchLookups::of(&next)).expect("assumed");
     assert_eq!(assumed.stream_versions, [3]);
     assert_eq!(assumed.state.head, plan.head);
@@ -91,7 +95,7 @@ fn a_committed_plan_moves_the_head_and_its_streams() {
 #[test]
 fn the_store_clock_is_estimated_with_the_measured_offset() {
     let mut memory = WriterMemory::new();
-    let batch = vec![request_to("a", ExpectedVersion::NoStream, 1)];
+    let batch = vec![prepared_to("a", ExpectedVersion::NoStream, 1)];
     let lookups = BatchLookups::of(&batch);
     let local_clock = OffsetDateTime::now_utc();
     memory.learn_stored_state(&lookups, &stored_state(&[], local_clock + time::Duration::seconds(5)), local_clock);
@@ -105,7 +109,7 @@ fn the_store_clock_is_estimated_with_the_measured_offset() {
 #[test]
 fn a_moved_head_sends_more_and_more_batches_to_the_exact_path_until_a_success() {
     let mut memory = memory_that_read(&[("a", 0)]);
-    let batch = vec![request_to("a", ExpectedVersion::NoStream, 1)];
+    let batch = vec![prepared_to("a", ExpectedVersion::NoStream, 1)];
     let lookups = BatchLookups::of(&batch);
     let mut exact_batches_after_refusal = Vec::new();
     for _ in 0..8 {
@@ -131,7 +135,7 @@ fn a_moved_head_sends_more_and_more_batches_to_the_exact_path_until_a_success() 
 fn a_failed_transaction_forgets_the_head() {
     let mut memory = memory_that_read(&[("a", 0)]);
     memory.forget_head();
-    let batch = vec![request_to("a", ExpectedVersion::NoStream, 1)];
+    let batch = vec![prepared_to("a", ExpectedVersion::NoStream, 1)];
     assert!(memory.assume(&batch, &BatchLookups::of(&batch)).is_none());
 }
 

@@ -41,6 +41,14 @@ fn keyed(request: AppendRequest, key: Uuid, fingerprint: &str) -> AppendRequest 
     AppendRequest { idempotency: Some(Idempotency { key, fingerprint: fingerprint.to_owned() }), ..request }
 }
 
+fn prepare(batch: impl IntoIterator<Item = AppendRequest>) -> Vec<PreparedRequest> {
+    batch.into_iter().map(|request| PreparedRequest::new(request).expect("a valid request")).collect()
+}
+
+fn plan(batch: Vec<AppendRequest>, state: StoredState) -> Result<BatchPlan, StoreError> {
+    plan_batch(&prepare(batch), state)
+}
+
 fn empty_state() -> StoredState {
     StoredState {
         head: LogHead { position: 0, hash: GENESIS_HASH.to_owned() },
@@ -62,14 +70,17 @@ fn lookups_name_every_stream_key_and_event_once() {
         keyed(with_subject, key, "f"),
         request("a", ExpectedVersion::Any, 1),
     ];
-    let lookups = BatchLookups::of(&batch);
+    let lookups = BatchLookups::of(&prepare(batch));
     let names: Vec<_> = lookups.stream_ids.iter().map(StreamId::as_str).collect();
     assert_eq!(names, ["a", "b", "subject"]);
     assert_eq!(lookups.idempotency_keys, [key]);
     assert_eq!(lookups.event_ids.len(), 4);
 
     let invalid = request("a\0b", ExpectedVersion::Any, 1);
-    assert_eq!(BatchLookups::of(&[invalid]), BatchLookups::default(), "invalid requests are not looked up");
+    assert!(
+        matches!(PreparedRequest::new(invalid), Err(AppendError::InvalidStreamId { .. })),
+        "an invalid request never reaches a batch, so it is never looked up"
+    );
 }
 
 #[test]
@@ -78,7 +89,7 @@ fn accepted_requests_get_contiguous_positions_versions_and_a_chain() {
     state.stream_versions.insert(StreamId("a".to_owned()), 3);
     state.head = LogHead { position: 10, hash: "ab".repeat(32) };
     let plan =
-        plan_batch(vec![request("a", ExpectedVersion::Exact(3), 2), request("b", ExpectedVersion::NoStream, 1)], state)
+        plan(vec![request("a", ExpectedVersion::Exact(3), 2), request("b", ExpectedVersion::NoStream, 1)], state)
             .expect("plan");
 
     let outcomes: Vec<_> = plan.replies.iter().map(|reply| reply.clone().expect("accepted")).collect();
@@ -98,7 +109,7 @@ fn accepted_requests_get_contiguous_positions_versions_and_a_chain() {
 
 #[test]
 fn a_conflicting_request_fails_alone_against_what_earlier_requests_wrote() {
-    let plan = plan_batch(
+    let plan = plan(
         vec![
             request("a", ExpectedVersion::NoStream, 2),
             request("a", ExpectedVersion::NoStream, 1),
@@ -119,7 +130,7 @@ fn a_conflicting_request_fails_alone_against_what_earlier_requests_wrote() {
     let third = plan.replies[2].clone().expect("the third request continues the first");
     assert_eq!((third.first_position, third.subject_version), (3, 3));
     assert_eq!(plan.events.len(), 3);
-    crate::verify::verify_events(plan.events).expect("the planned log verifies");
+    crate::verify::verify_events(plan.recorded_events().expect("payloads")).expect("the planned log verifies");
 }
 
 #[test]
@@ -130,7 +141,7 @@ fn a_multi_stream_request_is_all_or_nothing() {
         expected_version: ExpectedVersion::Exact(4),
         events: vec![event()],
     });
-    let plan = plan_batch(vec![both, request("a", ExpectedVersion::NoStream, 1)], empty_state()).expect("plan");
+    let plan = plan(vec![both, request("a", ExpectedVersion::NoStream, 1)], empty_state()).expect("plan");
     assert!(matches!(plan.replies[0], Err(AppendError::WrongExpectedVersion { actual: 0, .. })));
     assert!(plan.replies[1].is_ok(), "the failed request left stream a untouched");
     assert_eq!(plan.events.len(), 1);
@@ -144,7 +155,7 @@ fn a_stream_named_twice_in_a_request_is_checked_in_order() {
         expected_version: ExpectedVersion::Exact(2),
         events: vec![event()],
     });
-    let plan = plan_batch(vec![twice], empty_state()).expect("plan");
+    let plan = plan(vec![twice], empty_state()).expect("plan");
     assert_eq!(plan.replies[0].clone().expect("accepted").subject_version, 3);
     let versions: Vec<_> = plan.events.iter().map(|e| e.stream_version).collect();
     assert_eq!(versions, [1, 2, 3]);
@@ -166,7 +177,7 @@ fn idempotency_keys_replay_inside_the_batch_and_from_the_store() {
     let stored_record = IdempotencyRecord { fingerprint: "old".to_owned(), outcome: stored_outcome.clone() };
     state.idempotency_records.insert(stored_key, stored_record);
 
-    let plan = plan_batch(
+    let plan = plan(
         vec![
             keyed(request("a", ExpectedVersion::Any, 1), fresh_key, "f"),
             keyed(request("a", ExpectedVersion::Any, 1), fresh_key, "f"),
@@ -191,7 +202,7 @@ fn idempotency_keys_replay_inside_the_batch_and_from_the_store() {
 #[test]
 fn a_failed_request_does_not_claim_its_idempotency_key() {
     let key = Uuid::now_v7();
-    let plan = plan_batch(
+    let plan = plan(
         vec![
             keyed(request("a", ExpectedVersion::Exact(9), 1), key, "f"),
             keyed(request("a", ExpectedVersion::Any, 1), key, "g"),
@@ -213,7 +224,7 @@ fn event_ids_are_unique_across_the_store_and_the_batch() {
     let mut reuses_batch_id = request("c", ExpectedVersion::Any, 1);
     reuses_batch_id.streams[0].events[0].event_id = first.streams[0].events[0].event_id;
 
-    let plan = plan_batch(vec![stored, first.clone(), reuses_batch_id], state).expect("plan");
+    let plan = plan(vec![stored, first.clone(), reuses_batch_id], state).expect("plan");
     assert_eq!(plan.replies[0], Err(AppendError::DuplicateEventId { event_id: stored_id }));
     assert!(plan.replies[1].is_ok());
     let event_id = first.streams[0].events[0].event_id;
@@ -224,7 +235,7 @@ fn event_ids_are_unique_across_the_store_and_the_batch() {
 fn recorded_at_never_goes_back_before_the_head() {
     let mut state = empty_state();
     state.head_recorded_at = Some(datetime!(2024-04-15 02:30:01 UTC));
-    let plan = plan_batch(vec![request("a", ExpectedVersion::Any, 1)], state).expect("plan");
+    let plan = plan(vec![request("a", ExpectedVersion::Any, 1)], state).expect("plan");
     assert_eq!(plan.recorded_at, datetime!(2024-04-15 02:30:01 UTC));
 }
 
@@ -232,18 +243,41 @@ fn recorded_at_never_goes_back_before_the_head() {
 fn a_malformed_head_hash_is_reported_as_corruption() {
     let mut state = empty_state();
     state.head = LogHead { position: 4, hash: "not a hash".to_owned() };
-    let error = plan_batch(vec![request("a", ExpectedVersion::Any, 1)], state).expect_err("corrupt head");
+    let error = plan(vec![request("a", ExpectedVersion::Any, 1)], state).expect_err("corrupt head");
     assert!(matches!(error, StoreError::Corrupt { position: 4, .. }), "{error:?}");
 }
 
 #[test]
 fn a_batch_with_nothing_accepted_writes_nothing() {
-    let plan = plan_batch(
-        vec![request("a", ExpectedVersion::Exact(1), 1), request("", ExpectedVersion::Any, 1)],
+    let plan = plan(
+        vec![request("a", ExpectedVersion::Exact(1), 1), request("b", ExpectedVersion::Exact(2), 1)],
         empty_state(),
     )
     .expect("plan");
     assert!(!plan.writes_anything());
-    assert_eq!(plan.replies[1], Err(AppendError::InvalidStreamId { stream_id: StreamId(String::new()) }));
+    let stream_id = StreamId("b".to_owned());
+    assert_eq!(
+        plan.replies[1],
+        Err(AppendError::WrongExpectedVersion { stream_id, expected: ExpectedVersion::Exact(2), actual: 0 })
+    );
     assert_eq!(plan.head.position, 0);
+    let invalid = PreparedRequest::new(request("", ExpectedVersion::Any, 1));
+    assert_eq!(invalid.map(|_| ()), Err(AppendError::InvalidStreamId { stream_id: StreamId(String::new()) }));
+}
+
+#[test]
+fn a_prepared_request_carries_its_payloads_as_canonical_text_only() {
+    let mut noted = request("a", ExpectedVersion::Any, 2);
+    noted.streams[0].events[0].payload = json!({"b": [1.0, "ả"], "a": null});
+    let prepared = PreparedRequest::new(noted).expect("valid");
+    assert_eq!(prepared.canonical_payloads(), [r#"{"a":null,"b":[1,"ả"]}"#, "{}"]);
+    assert_eq!(prepared.n_events(), 2);
+    let payloads: Vec<_> = prepared.request().streams[0].events.iter().map(|event| &event.payload).collect();
+    assert_eq!(payloads, [&Value::Null, &Value::Null], "the values are dropped once their text is made");
+
+    let plan = plan_batch(&[prepared], empty_state()).expect("plan");
+    assert_eq!(plan.canonical_payloads[0], r#"{"a":null,"b":[1,"ả"]}"#);
+    let recorded = plan.recorded_events().expect("payloads");
+    assert_eq!(recorded[0].payload, json!({"a": null, "b": [1, "ả"]}));
+    crate::verify::verify_events(recorded).expect("the hashes cover the canonical text");
 }

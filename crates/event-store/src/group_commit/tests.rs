@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::*;
-use crate::batch::{plan_batch, StoredState};
+use crate::batch::{plan_batch, PreparedRequest, StoredState};
 use crate::canonical::GENESIS_HASH;
 use crate::{Actor, ExpectedVersion, LogHead, NewEvent, RecordedEvent, StreamAppend, StreamId};
 
@@ -27,7 +27,7 @@ struct MemoryAppender {
 impl BatchAppender for Arc<MemoryAppender> {
     async fn append_batch(
         &self,
-        batch: Vec<AppendRequest>,
+        batch: Vec<PreparedRequest>,
     ) -> Result<Vec<Result<AppendOutcome, AppendError>>, StoreError> {
         self.batch_sizes.lock().expect("lock").push(batch.len());
         tokio::time::sleep(self.delay).await;
@@ -50,8 +50,8 @@ impl BatchAppender for Arc<MemoryAppender> {
             idempotency_records: HashMap::new(),
             existing_event_ids: log.iter().map(|event| event.event_id).collect::<HashSet<_>>(),
         };
-        let plan = plan_batch(batch, state)?;
-        log.extend(plan.events);
+        let plan = plan_batch(&batch, state)?;
+        log.extend(plan.recorded_events().map_err(|error| StoreError::Backend(error.to_string()))?);
         Ok(plan.replies)
     }
 }
@@ -159,7 +159,8 @@ async fn shutdown_answers_what_is_queued_then_stops() {
     let appender = Arc::new(MemoryAppender { delay: Duration::from_millis(5), ..MemoryAppender::default() });
     let writer = GroupCommit::spawn(appender.clone(), GroupCommitConfig::default()).unwrap();
     let (reply, answer) = oneshot::channel();
-    writer.sender.send(Job { request: request("a", ExpectedVersion::Any, 1), reply }).await.expect("queued");
+    let request = PreparedRequest::new(request("a", ExpectedVersion::Any, 1)).expect("valid");
+    writer.sender.send(Job { request, reply }).await.expect("queued");
     writer.shutdown().await;
     assert!(answer.await.expect("answered before the writer stopped").is_ok());
     assert_eq!(appender.log.lock().expect("lock").len(), 1);

@@ -8,7 +8,7 @@ use time::Duration;
 use uuid::Uuid;
 
 use super::*;
-use crate::batch::{plan_batch, StoredState};
+use crate::batch::{plan_batch, PreparedRequest, StoredState};
 use crate::canonical::{canonical_bytes, chain_hash};
 use crate::{Actor, AppendRequest, ExpectedVersion, NewEvent, StreamAppend};
 
@@ -47,10 +47,10 @@ fn valid_log(n_events: usize) -> Vec<RecordedEvent> {
             idempotency_records: HashMap::new(),
             existing_event_ids: HashSet::new(),
         };
-        let plan = plan_batch(vec![request], state).expect("plan");
-        head = plan.head;
+        let plan = plan_batch(&[PreparedRequest::new(request).expect("valid")], state).expect("plan");
+        events.extend(plan.recorded_events().expect("payloads"));
         stream_versions.insert(stream_id, plan.events[0].stream_version);
-        events.extend(plan.events);
+        head = plan.head;
     }
     events
 }
