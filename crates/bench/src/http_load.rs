@@ -13,10 +13,15 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use auth::TokenKey;
 use axum::serve::ListenerExt;
+use bytes::Bytes;
 use command_service::{AppState, ServiceConfig};
 use domain::actor::{Actor, Role};
 use domain::unit_code::UnitCode;
 use event_store::{EventStore, RecordedEvent, StreamId};
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::Uri;
+use hyper_util::rt::TokioIo;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
@@ -37,6 +42,7 @@ pub(crate) struct InProcessServer {
 /// The plan the benchmark's tasks are assigned in, and the tokens of who assigns and who reports.
 pub(crate) struct Fixture {
     base_url: String,
+    address: SocketAddr,
     client: reqwest::Client,
     planner_token: String,
     reporter_token: String,
@@ -102,6 +108,7 @@ impl Fixture {
     pub(crate) async fn create(server: &InProcessServer) -> anyhow::Result<Fixture> {
         let mut fixture = Fixture {
             base_url: format!("http://{}", server.address),
+            address: server.address,
             client: client()?,
             planner_token: server.token(Role::Planner, "chuyenvien.vp", "Trần Thị Bình", "VP-UBND")?,
             reporter_token: server.token(Role::Reporter, "chuyenvien.khcn", "Nguyễn Văn An", "SO-KHCN")?,
@@ -141,8 +148,8 @@ impl Fixture {
     /// Files one report on a fresh task and reads the stored event back: the row the raw limit inserts.
     pub(crate) async fn stored_report(&mut self, store: &dyn EventStore) -> anyhow::Result<RecordedEvent> {
         let task_id = self.assign_task().await?;
-        let url = self.reports_url(task_id)?;
-        file_report(&self.client, &url, &self.reporter_token, 0).await.map_err(anyhow::Error::msg)?;
+        let mut connection = Connection::open(self.address, &self.reporter_token).await?;
+        connection.file_report(&reports_path(task_id)?, 0).await.map_err(anyhow::Error::msg)?;
         let stream = StreamId(domain::ids::TaskId(task_id).stream_name());
         let events = store.read_stream(&stream, 0).await?;
         events.into_iter().last().context("the report was not stored")
@@ -154,18 +161,12 @@ impl Fixture {
         clients: usize,
         window_of: impl FnOnce() -> Window,
     ) -> anyhow::Result<LoadResult> {
-        let mut urls = Vec::with_capacity(clients);
+        let mut paths = Vec::with_capacity(clients);
         for _ in 0..clients {
             let task_id = self.assign_task().await?;
-            urls.push(self.reports_url(task_id)?);
+            paths.push(reports_path(task_id)?);
         }
-        drive(urls, &self.reporter_token, window_of).await
-    }
-
-    /// Where reports on a task are filed, parsed once so that each request does not parse it again.
-    fn reports_url(&self, task_id: Uuid) -> anyhow::Result<reqwest::Url> {
-        let url = format!("{}/v1/tasks/{task_id}/reports", self.base_url);
-        reqwest::Url::parse(&url).with_context(|| format!("URL {url}"))
+        drive(self.address, paths, &self.reporter_token, window_of).await
     }
 
     /// POSTs a command and answers the id of its `201` answer.
@@ -188,23 +189,36 @@ impl Fixture {
     }
 }
 
-/// One client per URL, each filing reports on its URL through a keep-alive connection of its own until the window
-/// ends.
-async fn drive(urls: Vec<reqwest::Url>, token: &str, window_of: impl FnOnce() -> Window) -> anyhow::Result<LoadResult> {
-    let clients = urls.len();
+/// Where reports on a task are filed, parsed once so that each request does not parse it again.
+fn reports_path(task_id: Uuid) -> anyhow::Result<Uri> {
+    let path = format!("/v1/tasks/{task_id}/reports");
+    Uri::try_from(path.as_str()).with_context(|| format!("path {path}"))
+}
+
+/// One client per path, each filing reports on its path through a keep-alive connection of its own to `address`
+/// until the window ends.
+async fn drive(
+    address: SocketAddr,
+    paths: Vec<Uri>,
+    token: &str,
+    window_of: impl FnOnce() -> Window,
+) -> anyhow::Result<LoadResult> {
+    let clients = paths.len();
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(Connection::open(address, token).await?);
+    }
     let window = window_of();
     let machine_busy = tokio::spawn(machine::busy_during(window));
     let mut tasks = tokio::task::JoinSet::new();
-    for url in urls {
-        let token = token.to_owned();
-        let client = client()?;
+    for (path, mut connection) in paths.into_iter().zip(connections) {
         tasks.spawn(async move {
             let mut tally = Tally::new();
             let mut stream_length = 1_u64;
             let mut sequence = 0_u64;
             while let Some(started) = window.next_start() {
                 sequence += 1;
-                let result = file_report(&client, &url, &token, sequence).await;
+                let result = connection.file_report(&path, sequence).await;
                 if let Ok(version) = result {
                     stream_length = version;
                 }
@@ -250,17 +264,14 @@ pub(crate) async fn http_floor(clients: usize, window_of: impl FnOnce() -> Windo
             })
             .await
     });
-    let urls = (0..clients)
-        .map(|_| reqwest::Url::parse(&format!("http://{address}/v1/tasks/{}/reports", Uuid::now_v7())))
-        .collect::<Result<Vec<_>, _>>()
-        .context("no-op URL")?;
-    let load = drive(urls, "not-checked", window_of).await;
+    let paths = (0..clients).map(|_| reports_path(Uuid::now_v7())).collect::<anyhow::Result<Vec<_>>>()?;
+    let load = drive(address, paths, "not-checked", window_of).await;
     let _ = shutdown.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     Ok(load?.figures)
 }
 
-/// One keep-alive connection per client, never a proxy.
+/// The HTTP client of the setup (plans, tasks): one keep-alive connection, never a proxy.
 fn client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .no_proxy()
@@ -270,25 +281,63 @@ fn client() -> anyhow::Result<reqwest::Client> {
         .context("cannot build an HTTP client")
 }
 
-/// Files report number `sequence` and answers the task's version (its stream length) after it.
-async fn file_report(client: &reqwest::Client, url: &reqwest::Url, token: &str, sequence: u64) -> Result<u64, String> {
-    let response = client
-        .post(url.clone())
-        .bearer_auth(token)
-        .header("idempotency-key", Uuid::now_v7().to_string())
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(report_body(sequence))
-        .send()
-        .await
-        .map_err(|error| format!("POST {url}: {error}"))?;
-    let status = response.status();
-    let bytes = response.bytes().await.map_err(|error| format!("POST {url}: reading the answer: {error}"))?;
-    if status != StatusCode::CREATED {
-        return Err(format!("POST {url} answered {status}: {}", String::from_utf8_lossy(&bytes)));
+/// A load client's HTTP/1.1 keep-alive connection, on hyper's connection API directly: the load generator shares
+/// the machine's cores with the server it measures, so it does as little per request as a client can (no pool, no
+/// URL parsing, no proxy or redirect handling). Every request is complete: host, bearer token, a fresh
+/// `Idempotency-Key`, content type and length, the body; only a `201 Created` counts.
+struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    host: HeaderValue,
+    authorization: HeaderValue,
+}
+
+/// How long one request may take before the run fails.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Connection {
+    async fn open(address: SocketAddr, token: &str) -> anyhow::Result<Connection> {
+        let stream = tokio::net::TcpStream::connect(address).await.with_context(|| format!("connect to {address}"))?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .with_context(|| format!("HTTP/1.1 handshake with {address}"))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Connection {
+            sender,
+            host: HeaderValue::try_from(address.to_string())?,
+            authorization: HeaderValue::try_from(format!("Bearer {token}"))?,
+        })
     }
-    let answer: Accepted = serde_json::from_slice(&bytes)
-        .map_err(|error| format!("POST {url}: {error} in {}", String::from_utf8_lossy(&bytes)))?;
-    Ok(answer.version)
+
+    /// Files report number `sequence` on `path` and answers the task's version (its stream length) after it.
+    async fn file_report(&mut self, path: &Uri, sequence: u64) -> Result<u64, String> {
+        let request = hyper::Request::post(path.clone())
+            .header(HOST, self.host.clone())
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header("idempotency-key", Uuid::now_v7().to_string())
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(report_body(sequence))))
+            .map_err(|error| format!("POST {path}: {error}"))?;
+        let exchange = async {
+            self.sender.ready().await.map_err(|error| format!("POST {path}: connection: {error}"))?;
+            let response = self.sender.send_request(request).await.map_err(|error| format!("POST {path}: {error}"))?;
+            let status = response.status();
+            let body = response.into_body().collect().await;
+            let bytes = body.map_err(|error| format!("POST {path}: reading the answer: {error}"))?.to_bytes();
+            Ok::<_, String>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+            .await
+            .map_err(|_| format!("POST {path}: no answer in {REQUEST_TIMEOUT:?}"))??;
+        if status != StatusCode::CREATED {
+            return Err(format!("POST {path} answered {status}: {}", String::from_utf8_lossy(&bytes)));
+        }
+        let answer: Accepted = serde_json::from_slice(&bytes)
+            .map_err(|error| format!("POST {path}: {error} in {}", String::from_utf8_lossy(&bytes)))?;
+        Ok(answer.version)
+    }
 }
 
 /// What the benchmark reads of a command's `201` answer.
