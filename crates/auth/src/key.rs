@@ -10,6 +10,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -17,6 +18,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use rand::RngCore;
 
+use crate::token::VerifiedTokens;
 use crate::AuthError;
 
 /// The environment variable that carries a base64 key shared by every process of a deployment.
@@ -25,10 +27,12 @@ pub const TOKEN_KEY_ENV: &str = "TASKLEDGER_TOKEN_KEY";
 /// The name of the key file inside the data dir: one line of standard base64.
 pub const TOKEN_KEY_FILE_NAME: &str = "token.key";
 
-/// The HMAC-SHA256 secret. Cheap to clone; never printed.
+/// The HMAC-SHA256 secret. Cheap to clone; never printed. Clones share the tokens verified under the key lately
+/// (see [`crate::token::verify`]).
 #[derive(Clone)]
 pub struct TokenKey {
     bytes: Vec<u8>,
+    verified: Arc<VerifiedTokens>,
 }
 
 /// Standard base64, with or without `=` padding, so that keys made by `openssl rand -base64 32` and by other
@@ -46,7 +50,7 @@ impl TokenKey {
     pub fn generate() -> TokenKey {
         let mut bytes = vec![0_u8; TokenKey::MIN_LEN];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        TokenKey { bytes }
+        TokenKey { bytes, verified: Arc::default() }
     }
 
     /// Decodes a key written in standard base64 (padding optional, surrounding whitespace ignored).
@@ -61,7 +65,7 @@ impl TokenKey {
                 TokenKey::MIN_LEN
             )));
         }
-        Ok(TokenKey { bytes })
+        Ok(TokenKey { bytes, verified: Arc::default() })
     }
 
     /// Reads `<data_dir>/token.key`, or creates the data dir and a new key file if there is none.
@@ -115,6 +119,11 @@ impl TokenKey {
     /// The raw secret, for the signing code of this crate only.
     pub(crate) fn secret(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The tokens verified under this key lately.
+    pub(crate) fn verified(&self) -> &VerifiedTokens {
+        &self.verified
     }
 
     fn to_base64(&self) -> String {

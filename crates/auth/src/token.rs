@@ -5,7 +5,8 @@
 //! verification is passed in, like every clock reading in taskledger, so that tests and replays are exact;
 //! jsonwebtoken's own `exp` check, which reads the system clock, is therefore switched off.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -79,8 +80,20 @@ pub fn mint(key: &TokenKey, actor: &Actor, issued_at: OffsetDateTime, ttl: Durat
 /// Checks `token` at time `now` and returns the actor it names.
 ///
 /// Order of checks: shape and algorithm (from the header, before any cryptography), signature, issuer, expiry
-/// and issue time (both with [`LEEWAY`]), then the identity claims.
+/// and issue time (both with [`LEEWAY`]), then the identity claims. A token that passed them all is remembered by
+/// its key (its whole text, with the actor it names), so that the same token sent again has only its expiry and
+/// issue time checked again.
 pub fn verify(key: &TokenKey, token: &str, now: OffsetDateTime) -> Result<Actor, AuthError> {
+    if let Some(actor) = key.verified().recall(token, now) {
+        return actor;
+    }
+    let (actor, claims) = verify_whole(key, token, now)?;
+    key.verified().remember(token, &actor, claims);
+    Ok(actor)
+}
+
+/// Every check of [`verify`], with the time claims of the token.
+fn verify_whole(key: &TokenKey, token: &str, now: OffsetDateTime) -> Result<(Actor, TimeClaims), AuthError> {
     check_algorithm(token)?;
     let claims = jsonwebtoken::decode::<TokenClaims>(token, &DecodingKey::from_secret(key.secret()), &validation())
         .map_err(|error| match error.kind() {
@@ -93,14 +106,8 @@ pub fn verify(key: &TokenKey, token: &str, now: OffsetDateTime) -> Result<Actor,
     if claims.iss != ISSUER {
         return Err(invalid_claim("iss", format!("expected \"{ISSUER}\", got {:?}", claims.iss)));
     }
-    let now_seconds = now.unix_timestamp();
-    let leeway_seconds = LEEWAY.whole_seconds();
-    if now_seconds > claims.exp.saturating_add(leeway_seconds) {
-        return Err(AuthError::Expired);
-    }
-    if claims.iat > now_seconds.saturating_add(leeway_seconds) {
-        return Err(invalid_claim("iat", "the token is issued in the future".to_owned()));
-    }
+    let time_claims = TimeClaims { iat: claims.iat, exp: claims.exp };
+    time_claims.check(now)?;
     if claims.exp < claims.iat {
         return Err(invalid_claim("exp", "the token expires before it is issued".to_owned()));
     }
@@ -114,7 +121,58 @@ pub fn verify(key: &TokenKey, token: &str, now: OffsetDateTime) -> Result<Actor,
     check_non_empty("sub", &claims.sub)?;
     check_non_empty("name", &claims.name)?;
 
-    Ok(Actor { id: claims.sub, name: claims.name, unit, role })
+    Ok((Actor { id: claims.sub, name: claims.name, unit, role }, time_claims))
+}
+
+/// The claims of a token whose verdict depends on the time it is used at.
+#[derive(Debug, Clone, Copy)]
+struct TimeClaims {
+    iat: i64,
+    exp: i64,
+}
+
+impl TimeClaims {
+    /// Not expired at `now`, not issued after it (both with [`LEEWAY`]).
+    fn check(self, now: OffsetDateTime) -> Result<(), AuthError> {
+        let now_seconds = now.unix_timestamp();
+        let leeway_seconds = LEEWAY.whole_seconds();
+        if now_seconds > self.exp.saturating_add(leeway_seconds) {
+            return Err(AuthError::Expired);
+        }
+        if self.iat > now_seconds.saturating_add(leeway_seconds) {
+            return Err(invalid_claim("iat", "the token is issued in the future".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// Tokens verified lately under one key, with the actor each names: a client sends the same token with every
+/// request, and its signature and claims are checked in full once. A token is found only by its whole text,
+/// signature included, so a token that differs by one character is verified in full; its time claims are checked
+/// again at every use, so a remembered token still expires. Only tokens that passed every check are remembered.
+#[derive(Default)]
+pub(crate) struct VerifiedTokens {
+    entries: Mutex<HashMap<String, (Actor, TimeClaims)>>,
+}
+
+/// At most this many tokens are remembered; past it the memory starts over.
+const TOKENS_REMEMBERED: usize = 4096;
+
+impl VerifiedTokens {
+    /// The verdict on a remembered token at `now`, or `None` when `token` was not verified lately.
+    fn recall(&self, token: &str, now: OffsetDateTime) -> Option<Result<Actor, AuthError>> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (actor, time_claims) = entries.get(token)?;
+        Some(time_claims.check(now).map(|()| actor.clone()))
+    }
+
+    fn remember(&self, token: &str, actor: &Actor, time_claims: TimeClaims) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= TOKENS_REMEMBERED {
+            entries.clear();
+        }
+        entries.insert(token.to_owned(), (actor.clone(), time_claims));
+    }
 }
 
 /// The part of a JOSE header that decides whether we even try to verify.

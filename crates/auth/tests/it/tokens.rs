@@ -1,6 +1,6 @@
 //! Mint → verify round trips and every way a token must be refused.
 
-use auth::{mint, verify, AuthError, TokenClaims, TokenKey};
+use auth::{mint, verify, AuthError, TokenClaims, TokenKey, LEEWAY};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -232,4 +232,40 @@ fn mint_refuses_a_non_positive_ttl_and_an_empty_identity() {
 
     assert_eq!(claim_of(mint(&key, &reporter(), ISSUED_AT, Duration::ZERO).unwrap_err()), "exp");
     assert_eq!(claim_of(mint(&key, &nameless, ISSUED_AT, Duration::hours(1)).unwrap_err()), "name");
+}
+
+/// A token verified once is remembered by its key, and every later use is still judged: it expires, it is not
+/// valid before it is issued, a token that differs by one character is verified in full, and another key knows
+/// nothing of it.
+#[test]
+fn a_remembered_token_is_still_judged_at_every_use() {
+    let key = fixed_key();
+    let token = one_hour_token(&key);
+    assert_eq!(verify(&key, &token, ISSUED_AT).expect("fresh"), reporter());
+    assert_eq!(verify(&key.clone(), &token, ISSUED_AT + Duration::minutes(59)).expect("remembered"), reporter());
+    let late = ISSUED_AT + Duration::hours(1) + LEEWAY + Duration::seconds(1);
+    assert!(matches!(verify(&key, &token, late), Err(AuthError::Expired)));
+    let early = ISSUED_AT - LEEWAY - Duration::seconds(1);
+    assert!(verify(&key, &token, early).is_err(), "not valid before it is issued, remembered or not");
+
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).expect("ASCII");
+    assert!(matches!(verify(&key, &tampered, ISSUED_AT), Err(AuthError::BadSignature | AuthError::Malformed)));
+
+    let other_key = TokenKey::generate();
+    assert!(matches!(verify(&other_key, &token, ISSUED_AT), Err(AuthError::BadSignature)));
+    assert_eq!(verify(&key, &token, ISSUED_AT).expect("still remembered by its own key"), reporter());
+}
+
+/// A token refused is not remembered: issued in the future, it is refused until its time comes, then accepted.
+#[test]
+fn a_refused_token_is_not_remembered() {
+    let key = fixed_key();
+    let token = one_hour_token(&key);
+    let before = ISSUED_AT - Duration::minutes(5);
+    assert!(verify(&key, &token, before).is_err());
+    assert!(verify(&key, &token, before).is_err(), "refused again");
+    assert_eq!(verify(&key, &token, ISSUED_AT).expect("its time has come"), reporter());
 }
