@@ -73,6 +73,10 @@ pub struct ConcurrencyRun {
     pub http_floor: Figures,
     /// The longest task stream at the end of the HTTP run, in events.
     pub max_stream_length: u64,
+    /// Batches the PostgreSQL store appended per second during the store run and during the HTTP run (warm-up
+    /// included); `None` on SQLite.
+    pub store_batches_per_second: Option<f64>,
+    pub http_batches_per_second: Option<f64>,
 }
 
 /// Whether a target holds, with the figures that say so.
@@ -259,6 +263,23 @@ async fn measure_backend(
     })
 }
 
+/// The PostgreSQL store's batches counted over one run (see [`ConcurrencyRun::store_batches_per_second`]).
+struct BatchRate {
+    batches: Option<u64>,
+    started: std::time::Instant,
+}
+
+impl BatchRate {
+    fn start(store: &OpenStore) -> BatchRate {
+        BatchRate { batches: store.batches(), started: std::time::Instant::now() }
+    }
+
+    fn per_second(&self, store: &OpenStore) -> Option<f64> {
+        let batches = store.batches()? - self.batches?;
+        Some(batches as f64 / self.started.elapsed().as_secs_f64())
+    }
+}
+
 async fn measure_with_store(
     store: &OpenStore,
     scratch: &Scratch,
@@ -275,9 +296,13 @@ async fn measure_with_store(
             eprintln!("  raw single-row INSERT transactions, {concurrency} connection(s)…");
             let raw = raw_insert::run(scratch, &template, concurrency, window).await.context("raw inserts")?;
             eprintln!("  store append without HTTP, {concurrency} caller(s)…");
+            let phase = BatchRate::start(store);
             let store_figures = store_append::run(store.as_dyn(), &template, concurrency, window).await?;
+            let store_batches_per_second = phase.per_second(store);
             eprintln!("  HTTP POST /v1/tasks/{{id}}/reports, {concurrency} client(s)…");
+            let phase = BatchRate::start(store);
             let load = fixture.run(concurrency, window).await.context("HTTP load")?;
+            let http_batches_per_second = phase.per_second(store);
             eprintln!("  HTTP floor (no-op handler), {concurrency} client(s)…");
             let http_floor = http_load::http_floor(concurrency, window).await.context("HTTP floor")?;
             runs.push(ConcurrencyRun {
@@ -286,6 +311,8 @@ async fn measure_with_store(
                 raw,
                 http_floor,
                 max_stream_length: load.max_stream_length,
+                store_batches_per_second,
+                http_batches_per_second,
             });
         }
         Ok(runs)

@@ -131,6 +131,13 @@ impl OpenStore {
         }
     }
 
+    /// How many batches the PostgreSQL store appended so far; `None` for SQLite.
+    pub(crate) fn batches(&self) -> Option<u64> {
+        let OpenStore::Postgres(store) = self else { return None };
+        let counts = store.append_path_counts();
+        Some(counts.one_round_trip + counts.exact)
+    }
+
     /// How the PostgreSQL store appended its batches so far, one line for the report; `None` for SQLite.
     pub(crate) fn append_paths(&self) -> Option<String> {
         let OpenStore::Postgres(store) = self else { return None };

@@ -39,6 +39,16 @@ pub(crate) fn render(report: &BackendReport) -> String {
             millis(run.http.p50_first_second),
             millis(run.http.p50_last_second)
         );
+        if let (Some(store), Some(http)) = (run.store_batches_per_second, run.http_batches_per_second) {
+            let _ = writeln!(
+                text,
+                "{} client(s): batches per second {store:.0} in the store run ({:.1} appends each), {http:.0} in the \
+                 HTTP run ({:.1} each)",
+                run.http.concurrency,
+                run.store.per_second() / store,
+                run.http.per_second() / http
+            );
+        }
     }
     for figures in report.runs.iter().flat_map(|run| [&run.http, &run.store, &run.raw, &run.http_floor]) {
         if let Some(error) = &figures.first_error {
