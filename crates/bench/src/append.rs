@@ -294,12 +294,15 @@ async fn measure_with_store(
         let mut runs = Vec::with_capacity(options.clients.len());
         for &concurrency in &options.clients {
             eprintln!("  raw single-row INSERT transactions, {concurrency} connection(s)…");
+            scratch.settle().await?;
             let raw = raw_insert::run(scratch, &template, concurrency, window).await.context("raw inserts")?;
             eprintln!("  store append without HTTP, {concurrency} caller(s)…");
+            scratch.settle().await?;
             let phase = BatchRate::start(store);
             let store_figures = store_append::run(store.as_dyn(), &template, concurrency, window).await?;
             let store_batches_per_second = phase.per_second(store);
             eprintln!("  HTTP POST /v1/tasks/{{id}}/reports, {concurrency} client(s)…");
+            scratch.settle().await?;
             let phase = BatchRate::start(store);
             let load = fixture.run(concurrency, window).await.context("HTTP load")?;
             let http_batches_per_second = phase.per_second(store);

@@ -35,6 +35,18 @@ pub(crate) enum OpenStore {
 }
 
 impl Scratch {
+    /// Writes every dirty page out before a measured run (PostgreSQL `CHECKPOINT`, as pgbench does before its
+    /// runs), so that no run pays for the pages an earlier run dirtied, nor starts a checkpoint of its own for them.
+    /// A no-op on SQLite (each run's commits are synced when they happen).
+    pub(crate) async fn settle(&self) -> anyhow::Result<()> {
+        if let Scratch::Postgres { url, .. } = self {
+            let mut connection = PgConnection::connect(url).await?;
+            sqlx::query("CHECKPOINT").execute(&mut connection).await.context("CHECKPOINT before a run")?;
+            connection.close().await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn create(backend: Backend, server_url: &str) -> anyhow::Result<Scratch> {
         match backend {
             Backend::Postgres => {

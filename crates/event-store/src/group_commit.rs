@@ -8,9 +8,15 @@
 //! once, and batches grow only while the previous transaction is in flight, which is exactly when waiting callers
 //! pile up. The writer runs on a thread of its own (see [`GroupCommit::spawn`]).
 //!
+//! When requests are waiting, a batch's answers go out just after the next batch has been sent (its first poll):
+//! waking the callers then overlaps the database's work on the next batch instead of coming before it. When
+//! nothing waits they go out at once. Either way an answer leaves only after its batch has committed.
+//!
 //! A request that fails its own checks gets its own error; if the transaction fails, every request of the batch
 //! gets that store error. The writer ends when the last [`GroupCommit`] handle is dropped, after answering
 //! what was queued.
+
+use std::future::Future;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -115,12 +121,21 @@ fn n_events(request: &PreparedRequest) -> usize {
 async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<Job>, config: GroupCommitConfig) {
     // A job taken from the queue that did not fit into the previous batch; it opens the next one.
     let mut carried_over: Option<Job> = None;
+    // The answers of the last batch, handed out once the next batch is on its way to the database (or at once
+    // when nothing waits): waking the callers then overlaps the database's work instead of delaying it.
+    let mut answers: Vec<Answer> = Vec::new();
     loop {
         let first = match carried_over.take() {
             Some(job) => job,
-            None => match receiver.recv().await {
-                Some(job) => job,
-                None => break,
+            None => match receiver.try_recv() {
+                Ok(job) => job,
+                Err(_) => {
+                    hand_out(&mut answers);
+                    match receiver.recv().await {
+                        Some(job) => job,
+                        None => break,
+                    }
+                }
             },
         };
         let mut batch_events = n_events(&first.request);
@@ -135,15 +150,41 @@ async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<J
             batch_events += job_events;
             jobs.push(job);
         }
-        commit_batch(&appender, jobs, batch_events).await;
+        answers = commit_batch(&appender, jobs, batch_events, std::mem::take(&mut answers)).await;
     }
+    hand_out(&mut answers);
     debug!("group commit writer stopped: every handle was dropped");
 }
 
-async fn commit_batch(appender: &impl BatchAppender, jobs: Vec<Job>, batch_events: usize) {
+/// A caller's reply channel with its answer.
+type Answer = (oneshot::Sender<Result<AppendOutcome, AppendError>>, Result<AppendOutcome, AppendError>);
+
+fn hand_out(answers: &mut Vec<Answer>) {
+    for (reply, result) in answers.drain(..) {
+        // A caller that stopped waiting (its future was dropped) simply misses the answer; the append stands.
+        let _ = reply.send(result);
+    }
+}
+
+/// Appends one batch, handing out `earlier` (the previous batch's answers) as soon as this batch's first step is
+/// under way, and returns this batch's answers.
+async fn commit_batch(
+    appender: &impl BatchAppender,
+    jobs: Vec<Job>,
+    batch_events: usize,
+    mut earlier: Vec<Answer>,
+) -> Vec<Answer> {
     let n_requests = jobs.len();
     let (requests, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|job| (job.request, job.reply)).unzip();
-    let results = match appender.append_batch(requests).await {
+    let mut append = std::pin::pin!(appender.append_batch(requests));
+    // One poll sends the batch (or finishes it); the earlier answers then go out while the database works.
+    let polled = std::future::poll_fn(|context| std::task::Poll::Ready(append.as_mut().poll(context))).await;
+    hand_out(&mut earlier);
+    let appended = match polled {
+        std::task::Poll::Ready(appended) => appended,
+        std::task::Poll::Pending => append.await,
+    };
+    let results = match appended {
         Ok(results) if results.len() == n_requests => {
             debug!(n_requests, n_events = batch_events, "batch appended");
             results
@@ -158,10 +199,7 @@ async fn commit_batch(appender: &impl BatchAppender, jobs: Vec<Job>, batch_event
             vec![Err(AppendError::Store(store_error)); n_requests]
         }
     };
-    for (reply, result) in replies.into_iter().zip(results) {
-        // A caller that stopped waiting (its future was dropped) simply misses the answer; the append stands.
-        let _ = reply.send(result);
-    }
+    replies.into_iter().zip(results).collect()
 }
 
 #[cfg(test)]
