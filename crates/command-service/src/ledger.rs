@@ -63,7 +63,6 @@ pub struct Ledger {
 }
 
 /// A task as the command path keeps it folded.
-#[derive(Clone)]
 struct Folded {
     task: Arc<Task>,
     /// What it was folded from: every event, or every event but the earlier reports ([`TaskFold::WithoutReports`]),

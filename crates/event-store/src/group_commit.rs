@@ -114,10 +114,6 @@ fn writer_gone() -> AppendError {
     AppendError::Store(StoreError::Unavailable("the event store writer has stopped".to_owned()))
 }
 
-fn n_events(request: &PreparedRequest) -> usize {
-    request.n_events()
-}
-
 async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<Job>, config: GroupCommitConfig) {
     // A job taken from the queue that did not fit into the previous batch; it opens the next one.
     let mut carried_over: Option<Job> = None;
@@ -138,11 +134,11 @@ async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<J
                 }
             },
         };
-        let mut batch_events = n_events(&first.request);
+        let mut batch_events = first.request.n_events();
         let mut jobs = vec![first];
         while jobs.len() < config.max_batch_requests && batch_events < config.max_batch_events {
             let Ok(job) = receiver.try_recv() else { break };
-            let job_events = n_events(&job.request);
+            let job_events = job.request.n_events();
             if batch_events + job_events > config.max_batch_events {
                 carried_over = Some(job);
                 break;
