@@ -4,6 +4,11 @@
 //! `CPU/op` is the whole machine's busy CPU time per operation during the run (client, server and database
 //! alike), and `busy` the share of all cores that was busy: when it nears 100%, the figure is bound by CPU and
 //! `CPU/op` says where the ratio to the raw limit comes from.
+//!
+//! `HTTP / raw at full CPU`, printed when the raw run kept at least 80% of the cores busy, compares the two
+//! figures each divided by its busy share: what each would reach with
+//! every core busy at the same CPU time per operation. When the raw run is bound by CPU (its `busy` near 100%),
+//! no batching can lift the HTTP figure past that ratio on the same machine; only less CPU per command can.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -29,6 +34,15 @@ pub(crate) fn render(report: &BackendReport) -> String {
         row(&mut text, &format!("HTTP floor (no-op), {clients} client(s)"), &run.http_floor);
         let _ = writeln!(text, "{:<34} {:>10.2}×", "  HTTP / raw", run.http.per_second() / run.raw.per_second());
         let _ = writeln!(text, "{:<34} {:>10.2}×", "  store / raw", run.store.per_second() / run.raw.per_second());
+        if let (Some(http), Some(raw)) = (at_full_cpu(&run.http), at_full_cpu(&run.raw).filter(|_| cpu_bound(&run.raw)))
+        {
+            let _ = writeln!(
+                text,
+                "{:<34} {:>10.2}×  (HTTP {http:.0}/s, raw {raw:.0}/s: each figure over its busy share)",
+                "  HTTP / raw at full CPU",
+                http / raw
+            );
+        }
     }
     for run in &report.runs {
         let _ = writeln!(
@@ -67,6 +81,20 @@ pub(crate) fn render(report: &BackendReport) -> String {
         let _ = writeln!(text, "  {verdict}  {}", check.description);
     }
     text
+}
+
+/// Whether a run kept the machine's cores nearly all busy ([`CPU_BOUND_BUSY`] or more).
+fn cpu_bound(figures: &Figures) -> bool {
+    figures.machine_busy.is_some_and(|busy| busy.utilisation() >= CPU_BOUND_BUSY)
+}
+
+/// The busy share from which a run counts as bound by CPU, for the comparison at full CPU.
+const CPU_BOUND_BUSY: f64 = 0.8;
+
+/// The operations per second a run would reach with every core busy at its measured CPU time per operation.
+fn at_full_cpu(figures: &Figures) -> Option<f64> {
+    let busy = figures.machine_busy?.utilisation();
+    (busy > 0.0).then(|| figures.per_second() / busy)
 }
 
 fn row(text: &mut String, label: &str, figures: &Figures) {

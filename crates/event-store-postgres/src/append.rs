@@ -48,8 +48,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, PreparedRequest, StoredState};
 use event_store::group_commit::BatchAppender;
-use event_store::{AppendError, AppendOutcome, LogHead, StoreError, StreamId};
-use sqlx::postgres::{PgArguments, PgPool};
+use event_store::{AppendError, AppendOutcome, LogHead, RecordedEvent, StoreError, StreamId};
+use sqlx::postgres::{PgArguments, PgHasArrayType, PgPool, PgTypeInfo};
 use sqlx::query::Query;
 use sqlx::{Connection, PgConnection, Postgres, Row};
 use time::{Date, OffsetDateTime};
@@ -92,20 +92,19 @@ const LOOKUP: &str = "\
     FROM unnest($3::uuid[]) AS ids(event_id) \
     CROSS JOIN LATERAL (SELECT event_id FROM events WHERE events.event_id = ids.event_id LIMIT 1) AS stored";
 
-/// Inserts the plan's events and idempotency records and moves the head, in one statement.
+/// Inserts the plan's events and idempotency records and moves the head, in one statement: `$1` the events as an
+/// `event_row[]`, `$2` the records as an `idempotency_row[]` ([`PlanRows`]), then the new head.
 const WRITE: &str = "\
     WITH new_events AS ( \
         INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
             effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
             causation_id, payload, prev_hash, hash) \
-        SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], \
-            $7::date[], $8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], \
-            $14::uuid[], $15::uuid[], $16::text[], $17::text[], $18::text[]) \
+        SELECT * FROM UNNEST($1::event_row[]) \
     ), new_idempotency_keys AS ( \
         INSERT INTO idempotency_keys (key, fingerprint, outcome) \
-        SELECT * FROM UNNEST($19::uuid[], $20::text[], $21::text[]) \
+        SELECT * FROM UNNEST($2::idempotency_row[]) \
     ) \
-    UPDATE log_head SET position = $22, hash = $23, recorded_at = $24 WHERE id = 1";
+    UPDATE log_head SET position = $3, hash = $4, recorded_at = $5 WHERE id = 1";
 
 /// The writer's session settings. Every lookup of an append (stream versions, idempotency keys and event ids in the
 /// exact path's `LOOKUP`, stream versions in [`APPEND_IF_UNCHANGED`]) is meant as one probe of a unique index per
@@ -125,8 +124,8 @@ const RECORDED_AT_TOLERANCE: Duration = Duration::from_millis(100);
 
 /// The one-round-trip append of a planned batch, as one autocommit statement. Parameters: the expected head
 /// position and hash ($1, $2); the streams to look up and their assumed versions ($3, $4); the batch's
-/// `recorded_at` and its tolerance ($5, $6); the new head position and hash ($7, $8); then the plan's columns in
-/// the order of [`PlanColumns::bind_to`] ($9 to $29). It answers one word: `appended`, or the first assumption
+/// `recorded_at` and its tolerance ($5, $6); the new head position and hash ($7, $8); then the plan's events and
+/// idempotency records ($9, $10, see [`PlanRows`]). It answers one word: `appended`, or the first assumption
 /// found false (`isolation`, `head_moved`, `recorded_at`, `stream_version`), in which case nothing is written.
 ///
 /// The head is locked first (`FOR UPDATE` in the `head` query, on which every write depends): writers of every
@@ -156,13 +155,11 @@ pub(crate) const APPEND_IF_UNCHANGED: &str = "\
         INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
             effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
             causation_id, payload, prev_hash, hash) \
-        SELECT * FROM UNNEST($9::bigint[], $10::uuid[], $11::text[], $12::bigint[], $13::text[], $14::bigint[], \
-            $15::date[], $16::timestamptz[], $17::text[], $18::text[], $19::text[], $20::text[], $21::uuid[], \
-            $22::uuid[], $23::uuid[], $24::text[], $25::text[], $26::text[]) \
+        SELECT * FROM UNNEST($9::event_row[]) \
         WHERE (SELECT word FROM verdict) = 'appended' \
     ), new_idempotency_keys AS ( \
         INSERT INTO idempotency_keys (key, fingerprint, outcome) \
-        SELECT * FROM UNNEST($27::uuid[], $28::text[], $29::text[]) \
+        SELECT * FROM UNNEST($10::idempotency_row[]) \
         WHERE (SELECT word FROM verdict) = 'appended' \
     ), moved AS ( \
         UPDATE log_head SET position = $7, hash = $8, recorded_at = $5 \
@@ -350,7 +347,7 @@ async fn append_if_unchanged(
     looked_up: &StreamsToLookUp<'_>,
     plan: &BatchPlan,
 ) -> Result<Option<OneRoundTripRefusal>, StoreError> {
-    let columns = PlanColumns::of(plan)?;
+    let rows = PlanRows::of(plan)?;
     let query = sqlx::query(APPEND_IF_UNCHANGED)
         .bind(to_i64(expected_head.position))
         .bind(&expected_head.hash)
@@ -360,7 +357,7 @@ async fn append_if_unchanged(
         .bind(RECORDED_AT_TOLERANCE)
         .bind(to_i64(plan.head.position))
         .bind(&plan.head.hash);
-    let row = match columns.bind_to(query).fetch_one(&mut *connection).await {
+    let row = match rows.bind_to(query).fetch_one(&mut *connection).await {
         Ok(row) => row,
         Err(error) => return collision_refusal(&error).map(Some).ok_or_else(|| store_error(error)),
     };
@@ -467,8 +464,7 @@ async fn read_stored_state(connection: &mut PgConnection, lookups: &BatchLookups
 }
 
 async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(), StoreError> {
-    let columns = PlanColumns::of(plan)?;
-    columns
+    PlanRows::of(plan)?
         .bind_to(sqlx::query(WRITE))
         .bind(to_i64(plan.head.position))
         .bind(&plan.head.hash)
@@ -479,112 +475,116 @@ async fn write_plan(connection: &mut PgConnection, plan: &BatchPlan) -> Result<(
     Ok(())
 }
 
-/// The events and idempotency records of a plan as one array per column, for `UNNEST`, in the order of the
-/// parameters of `WRITE` and of [`APPEND_IF_UNCHANGED`].
-struct PlanColumns<'a> {
-    global_position: Vec<i64>,
-    event_id: Vec<Uuid>,
-    stream_id: Vec<&'a str>,
-    stream_version: Vec<i64>,
-    event_type: Vec<&'a str>,
-    schema_version: Vec<i64>,
-    effective_date: Vec<Option<Date>>,
-    recorded_at: Vec<OffsetDateTime>,
-    actor_id: Vec<&'a str>,
-    actor_name: Vec<&'a str>,
-    actor_unit: Vec<&'a str>,
-    actor_role: Vec<&'a str>,
-    command_id: Vec<Uuid>,
-    correlation_id: Vec<Uuid>,
-    causation_id: Vec<Option<Uuid>>,
-    payload: Vec<&'a str>,
-    prev_hash: Vec<&'a str>,
-    hash: Vec<&'a str>,
-    idempotency_key: Vec<Uuid>,
-    idempotency_fingerprint: Vec<&'a str>,
-    idempotency_outcome: Vec<String>,
+/// The events and idempotency records of a plan as two arrays of records (`event_row[]` and `idempotency_row[]`,
+/// see the migration `0004_append_row_types.sql`), each read by one `UNNEST`, in the order of the parameters of
+/// `WRITE` and of [`APPEND_IF_UNCHANGED`].
+pub(crate) struct PlanRows<'a> {
+    pub(crate) events: Vec<EventRow<'a>>,
+    pub(crate) idempotency_records: Vec<IdempotencyRow<'a>>,
 }
 
-impl<'a> PlanColumns<'a> {
+/// One event as an `event_row`: the columns of `events` in their order.
+#[derive(sqlx::Encode)]
+pub(crate) struct EventRow<'a> {
+    global_position: i64,
+    event_id: Uuid,
+    stream_id: &'a str,
+    stream_version: i64,
+    event_type: &'a str,
+    schema_version: i64,
+    effective_date: Option<Date>,
+    recorded_at: OffsetDateTime,
+    actor_id: &'a str,
+    actor_name: &'a str,
+    actor_unit: &'a str,
+    actor_role: &'a str,
+    command_id: Uuid,
+    correlation_id: Uuid,
+    causation_id: Option<Uuid>,
+    payload: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// One idempotency record as an `idempotency_row`.
+#[derive(sqlx::Encode)]
+pub(crate) struct IdempotencyRow<'a> {
+    key: Uuid,
+    fingerprint: &'a str,
+    outcome: String,
+}
+
+impl sqlx::Type<Postgres> for EventRow<'_> {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("event_row")
+    }
+}
+
+impl PgHasArrayType for EventRow<'_> {
+    fn array_type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("_event_row")
+    }
+}
+
+impl sqlx::Type<Postgres> for IdempotencyRow<'_> {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("idempotency_row")
+    }
+}
+
+impl PgHasArrayType for IdempotencyRow<'_> {
+    fn array_type_info() -> PgTypeInfo {
+        PgTypeInfo::with_name("_idempotency_row")
+    }
+}
+
+impl<'a> EventRow<'a> {
+    pub(crate) fn of(event: &'a RecordedEvent<()>, canonical_payload: &'a str) -> Self {
+        EventRow {
+            global_position: to_i64(event.global_position),
+            event_id: event.event_id,
+            stream_id: event.stream_id.as_str(),
+            stream_version: to_i64(event.stream_version),
+            event_type: &event.event_type,
+            schema_version: i64::from(event.schema_version),
+            effective_date: event.effective_date,
+            recorded_at: event.recorded_at,
+            actor_id: &event.actor.id,
+            actor_name: &event.actor.name,
+            actor_unit: &event.actor.unit,
+            actor_role: &event.actor.role,
+            command_id: event.command_id,
+            correlation_id: event.correlation_id,
+            causation_id: event.causation_id,
+            payload: canonical_payload,
+            prev_hash: &event.prev_hash,
+            hash: &event.hash,
+        }
+    }
+}
+
+impl<'a> PlanRows<'a> {
     fn of(plan: &'a BatchPlan) -> Result<Self, StoreError> {
-        let n_events = plan.events.len();
-        let n_records = plan.idempotency_records.len();
-        let mut columns = PlanColumns {
-            global_position: Vec::with_capacity(n_events),
-            event_id: Vec::with_capacity(n_events),
-            stream_id: Vec::with_capacity(n_events),
-            stream_version: Vec::with_capacity(n_events),
-            event_type: Vec::with_capacity(n_events),
-            schema_version: Vec::with_capacity(n_events),
-            effective_date: Vec::with_capacity(n_events),
-            recorded_at: Vec::with_capacity(n_events),
-            actor_id: Vec::with_capacity(n_events),
-            actor_name: Vec::with_capacity(n_events),
-            actor_unit: Vec::with_capacity(n_events),
-            actor_role: Vec::with_capacity(n_events),
-            command_id: Vec::with_capacity(n_events),
-            correlation_id: Vec::with_capacity(n_events),
-            causation_id: Vec::with_capacity(n_events),
-            payload: Vec::with_capacity(n_events),
-            prev_hash: Vec::with_capacity(n_events),
-            hash: Vec::with_capacity(n_events),
-            idempotency_key: Vec::with_capacity(n_records),
-            idempotency_fingerprint: Vec::with_capacity(n_records),
-            idempotency_outcome: Vec::with_capacity(n_records),
-        };
-        for (event, canonical_payload) in plan.events.iter().zip(&plan.canonical_payloads) {
-            columns.global_position.push(to_i64(event.global_position));
-            columns.event_id.push(event.event_id);
-            columns.stream_id.push(event.stream_id.as_str());
-            columns.stream_version.push(to_i64(event.stream_version));
-            columns.event_type.push(&event.event_type);
-            columns.schema_version.push(i64::from(event.schema_version));
-            columns.effective_date.push(event.effective_date);
-            columns.recorded_at.push(event.recorded_at);
-            columns.actor_id.push(&event.actor.id);
-            columns.actor_name.push(&event.actor.name);
-            columns.actor_unit.push(&event.actor.unit);
-            columns.actor_role.push(&event.actor.role);
-            columns.command_id.push(event.command_id);
-            columns.correlation_id.push(event.correlation_id);
-            columns.causation_id.push(event.causation_id);
-            columns.payload.push(canonical_payload.as_str());
-            columns.prev_hash.push(&event.prev_hash);
-            columns.hash.push(&event.hash);
-        }
-        for new_record in &plan.idempotency_records {
-            columns.idempotency_key.push(new_record.key);
-            columns.idempotency_fingerprint.push(new_record.record.fingerprint.as_str());
-            let outcome = serde_json::to_string(&new_record.record.outcome)
-                .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
-            columns.idempotency_outcome.push(outcome);
-        }
-        Ok(columns)
+        let events = plan
+            .events
+            .iter()
+            .zip(&plan.canonical_payloads)
+            .map(|(event, canonical_payload)| EventRow::of(event, canonical_payload))
+            .collect();
+        let idempotency_records = plan
+            .idempotency_records
+            .iter()
+            .map(|new_record| {
+                let outcome = serde_json::to_string(&new_record.record.outcome)
+                    .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
+                Ok(IdempotencyRow { key: new_record.key, fingerprint: &new_record.record.fingerprint, outcome })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(PlanRows { events, idempotency_records })
     }
 
-    /// Binds the 21 arrays, in order, as the next parameters of `query`.
-    fn bind_to(self, query: Query<'a, Postgres, PgArguments>) -> Query<'a, Postgres, PgArguments> {
-        query
-            .bind(self.global_position)
-            .bind(self.event_id)
-            .bind(self.stream_id)
-            .bind(self.stream_version)
-            .bind(self.event_type)
-            .bind(self.schema_version)
-            .bind(self.effective_date)
-            .bind(self.recorded_at)
-            .bind(self.actor_id)
-            .bind(self.actor_name)
-            .bind(self.actor_unit)
-            .bind(self.actor_role)
-            .bind(self.command_id)
-            .bind(self.correlation_id)
-            .bind(self.causation_id)
-            .bind(self.payload)
-            .bind(self.prev_hash)
-            .bind(self.hash)
-            .bind(self.idempotency_key)
-            .bind(self.idempotency_fingerprint)
-            .bind(self.idempotency_outcome)
+    /// Binds the two arrays, in order, as the next parameters of `query`.
+    pub(crate) fn bind_to(self, query: Query<'a, Postgres, PgArguments>) -> Query<'a, Postgres, PgArguments> {
+        query.bind(self.events).bind(self.idempotency_records)
     }
 }

@@ -90,3 +90,17 @@ fn database_url(server_url: &str, name: &str) -> String {
 
 /// The writer's one-round-trip append statement, for tests that run it by hand.
 pub const APPEND_IF_UNCHANGED: &str = crate::append::APPEND_IF_UNCHANGED;
+
+/// Binds `event` (its payload as `canonical_payload`) and no idempotency record as the next two parameters of
+/// `query`: the last two of [`APPEND_IF_UNCHANGED`], as the writer binds a plan's rows.
+pub fn bind_one_event<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    event: &'q event_store::RecordedEvent<()>,
+    canonical_payload: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let rows = crate::append::PlanRows {
+        events: vec![crate::append::EventRow::of(event, canonical_payload)],
+        idempotency_records: Vec::new(),
+    };
+    rows.bind_to(query)
+}

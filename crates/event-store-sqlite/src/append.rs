@@ -1,6 +1,6 @@
 //! The append transaction: one `BEGIN IMMEDIATE` transaction per group-commit batch on the single writer
 //! connection. Reads what the batch needs to be judged in one statement, lets [`event_store::batch::plan_batch`]
-//! decide, and writes the plan with multi-row `INSERT`s and the head's `UPDATE`.
+//! decide, and writes the plan with multi-row `INSERT`s and the head's `UPDATE`, sent together as one query.
 
 use std::collections::{HashMap, HashSet};
 
@@ -133,49 +133,55 @@ async fn read_stored_state(
     })
 }
 
+/// Writes the plan in one round trip to the connection's thread: one query of several statements (the events'
+/// multi-row `INSERT`s, the idempotency records' and the head's `UPDATE`), whose positional parameters SQLite's
+/// driver binds in order across the statements. The first failing statement ends the query, and the transaction
+/// is rolled back as a whole.
 async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Result<(), StoreError> {
+    let mut outcomes = Vec::with_capacity(plan.idempotency_records.len());
+    for new_record in &plan.idempotency_records {
+        let outcome = serde_json::to_string(&new_record.record.outcome)
+            .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
+        outcomes.push((new_record.key.to_string(), new_record.record.fingerprint.as_str(), outcome));
+    }
+    let mut write = QueryBuilder::<Sqlite>::new("");
     for (events, canonical_payloads) in
         plan.events.chunks(ROWS_PER_INSERT).zip(plan.canonical_payloads.chunks(ROWS_PER_INSERT))
     {
-        insert_events(connection, events, canonical_payloads).await?;
+        push_insert_events(&mut write, events, canonical_payloads);
     }
-    if !plan.idempotency_records.is_empty() {
-        let mut outcomes = Vec::with_capacity(plan.idempotency_records.len());
-        for new_record in &plan.idempotency_records {
-            let outcome = serde_json::to_string(&new_record.record.outcome)
-                .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
-            outcomes.push((new_record.key.to_string(), new_record.record.fingerprint.as_str(), outcome));
-        }
-        for chunk in outcomes.chunks(ROWS_PER_INSERT) {
-            let mut insert = QueryBuilder::<Sqlite>::new("INSERT INTO idempotency_keys (key, fingerprint, outcome) ");
-            insert.push_values(chunk, |mut row, (key, fingerprint, outcome)| {
-                row.push_bind(key.as_str()).push_bind(*fingerprint).push_bind(outcome.as_str());
-            });
-            insert.build().execute(&mut *connection).await.map_err(store_error)?;
-        }
+    for chunk in outcomes.chunks(ROWS_PER_INSERT) {
+        write.push("INSERT INTO idempotency_keys (key, fingerprint, outcome) ");
+        write.push_values(chunk, |mut row, (key, fingerprint, outcome)| {
+            row.push_bind(key.as_str()).push_bind(*fingerprint).push_bind(outcome.as_str());
+        });
+        write.push("; ");
     }
-    sqlx::query("UPDATE log_head SET position = ?1, hash = ?2, recorded_at = ?3 WHERE id = 1")
-        .bind(to_i64(plan.head.position))
-        .bind(&plan.head.hash)
-        .bind(format_recorded_at(plan.recorded_at))
-        .execute(&mut *connection)
-        .await
-        .map_err(store_error)?;
+    write
+        .push("UPDATE log_head SET position = ")
+        .push_bind(to_i64(plan.head.position))
+        .push(", hash = ")
+        .push_bind(plan.head.hash.as_str())
+        .push(", recorded_at = ")
+        .push_bind(format_recorded_at(plan.recorded_at))
+        .push(" WHERE id = 1");
+    write.build().execute(&mut *connection).await.map_err(store_error)?;
     Ok(())
 }
 
-/// Inserts `events`, each with its payload's canonical text from `canonical_payloads` (in the same order).
-async fn insert_events(
-    connection: &mut SqliteConnection,
-    events: &[RecordedEvent<()>],
-    canonical_payloads: &[String],
-) -> Result<(), StoreError> {
-    let mut insert = QueryBuilder::<Sqlite>::new(
+/// Adds the `INSERT` of `events` to `write`, each with its payload's canonical text from `canonical_payloads` (in
+/// the same order).
+fn push_insert_events<'a>(
+    write: &mut QueryBuilder<'a, Sqlite>,
+    events: &'a [RecordedEvent<()>],
+    canonical_payloads: &'a [String],
+) {
+    write.push(
         "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
          effective_date, recorded_at, actor_id, actor_name, actor_unit, actor_role, command_id, correlation_id, \
          causation_id, payload, prev_hash, hash) ",
     );
-    insert.push_values(events.iter().zip(canonical_payloads), |mut row, (event, canonical_payload)| {
+    write.push_values(events.iter().zip(canonical_payloads), |mut row, (event, canonical_payload)| {
         row.push_bind(to_i64(event.global_position))
             .push_bind(event.event_id.to_string())
             .push_bind(event.stream_id.as_str())
@@ -195,8 +201,7 @@ async fn insert_events(
             .push_bind(event.prev_hash.as_str())
             .push_bind(event.hash.as_str());
     });
-    insert.build().execute(&mut *connection).await.map_err(store_error)?;
-    Ok(())
+    write.push("; ");
 }
 
 /// A JSON array of the values, for `IN (SELECT value FROM json_each(?))`: one parameter for any number of values.

@@ -83,12 +83,19 @@ impl<S: ApiState, T: DeserializeOwned> FromRequest<S> for StrictJson<T> {
 }
 
 /// Parses JSON naming the path of the field at fault.
+///
+/// A body is parsed once without tracking paths, which costs a fraction of the tracking parse; only a body that
+/// fails is parsed again with [`serde_path_to_error`], which finds the same first error and names its path.
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    if let Ok(value) = serde_json::from_slice(raw) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(raw);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let field = if path == "." || path.is_empty() { "body".to_owned() } else { path };
+        // "?" is serde_path_to_error's name for a place it could not tell (a body cut short before its first key).
+        let field = if matches!(path.as_str(), "." | "?" | "") { "body".to_owned() } else { path };
         let rule =
             if inner.is_syntax() || inner.is_eof() { format!("malformed JSON: {inner}") } else { inner.to_string() };
         ApiError::invalid(field, rule)
@@ -210,4 +217,59 @@ pub fn known_at_or_position_param(field: &str, value: &str) -> Result<KnownAtPar
 pub fn known_at_param(value: &str) -> Result<time::OffsetDateTime, ApiError> {
     time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
         .map_err(|_| ApiError::invalid("known_at", "must be an RFC 3339 instant such as 2024-04-20T17:00:00+07:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        summary: String,
+        measures: Vec<Measure>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Measure {
+        achieved: u32,
+    }
+
+    fn invalid(raw: &str) -> (String, String) {
+        match parse_json::<Body>(raw.as_bytes()) {
+            Err(ApiError::Invalid { field, rule }) => (field, rule),
+            other => panic!("expected a validation error for {raw}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_body_is_parsed() {
+        let body: Body = parse_json(br#"{"summary":"Xong","measures":[{"achieved":2}]}"#).expect("valid");
+        assert_eq!(body, Body { summary: "Xong".to_owned(), measures: vec![Measure { achieved: 2 }] });
+    }
+
+    #[test]
+    fn an_error_names_the_path_of_the_field_at_fault() {
+        let (field, rule) = invalid(r#"{"summary":"Xong","measures":[{"achieved":2},{"achieved":"ba"}]}"#);
+        assert_eq!(field, "measures[1].achieved");
+        assert!(rule.contains("invalid type"), "{rule}");
+
+        let (field, rule) = invalid(r#"{"summary":"Xong","measures":[],"extra":1}"#);
+        assert_eq!(field, "extra");
+        assert!(rule.contains("unknown field"), "{rule}");
+    }
+
+    #[test]
+    fn malformed_json_and_trailing_text_are_the_body_s_fault() {
+        let (field, rule) = invalid(r#"{"summary":"Xong","#);
+        assert_eq!(field, "body");
+        assert!(rule.starts_with("malformed JSON"), "{rule}");
+
+        let (field, rule) = invalid(r#"{"summary":"Xong","measures":[]} x"#);
+        assert_eq!(field, "body");
+        assert!(rule.starts_with("malformed JSON"), "{rule}");
+    }
 }

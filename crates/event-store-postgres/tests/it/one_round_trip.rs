@@ -4,7 +4,7 @@
 
 use event_store::testing::{request_to, with_idempotency};
 use event_store::verify::verify_store;
-use event_store::{AppendError, EventStore, ExpectedVersion};
+use event_store::{Actor, AppendError, EventStore, ExpectedVersion, RecordedEvent, StreamId};
 use event_store_postgres::testing::{self, TestDatabase};
 use event_store_postgres::{AppendPathCounts, PostgresEventStore};
 use sqlx::Row;
@@ -145,8 +145,25 @@ async fn a_stale_stream_version_is_refused_by_the_exact_path() {
 async fn append_one_event_if_unchanged(executor: &mut sqlx::PgConnection, recorded_at: OffsetDateTime) -> String {
     let genesis = "0".repeat(64);
     let hash = "a".repeat(64);
-    let (event_id, command_id) = (Uuid::now_v7(), Uuid::now_v7());
-    let row = sqlx::query(testing::APPEND_IF_UNCHANGED)
+    let command_id = Uuid::now_v7();
+    let event = RecordedEvent {
+        global_position: 1,
+        event_id: Uuid::now_v7(),
+        stream_id: StreamId("s".to_owned()),
+        stream_version: 1,
+        event_type: "Noted".to_owned(),
+        schema_version: 1,
+        effective_date: None,
+        recorded_at,
+        actor: Actor { id: "u".to_owned(), name: "n".to_owned(), unit: "SKHCN".to_owned(), role: "staff".to_owned() },
+        command_id,
+        correlation_id: command_id,
+        causation_id: None,
+        payload: (),
+        prev_hash: genesis.clone(),
+        hash: hash.clone(),
+    };
+    let query = sqlx::query(testing::APPEND_IF_UNCHANGED)
         .bind(0_i64)
         .bind(&genesis)
         .bind(["s"])
@@ -154,31 +171,8 @@ async fn append_one_event_if_unchanged(executor: &mut sqlx::PgConnection, record
         .bind(recorded_at)
         .bind(std::time::Duration::from_millis(100))
         .bind(1_i64)
-        .bind(&hash)
-        .bind([1_i64])
-        .bind([event_id])
-        .bind(["s"])
-        .bind([1_i64])
-        .bind(["Noted"])
-        .bind([1_i64])
-        .bind([None::<time::Date>])
-        .bind([recorded_at])
-        .bind(["u"])
-        .bind(["n"])
-        .bind(["SKHCN"])
-        .bind(["staff"])
-        .bind([command_id])
-        .bind([command_id])
-        .bind([None::<Uuid>])
-        .bind(["{}"])
-        .bind([&genesis])
-        .bind([&hash])
-        .bind(Vec::<Uuid>::new())
-        .bind(Vec::<String>::new())
-        .bind(Vec::<String>::new())
-        .fetch_one(executor)
-        .await
-        .expect("the statement answers");
+        .bind(&hash);
+    let row = testing::bind_one_event(query, &event, "{}").fetch_one(executor).await.expect("the statement answers");
     row.get(0)
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use event_store::testing::request_to;
+use event_store::testing::{request_to, with_idempotency};
 use event_store::verify::verify_store;
 use event_store::{AppendError, EventStore, ExpectedVersion};
 use event_store_sqlite::SqliteEventStore;
@@ -73,6 +73,36 @@ async fn stored_events_cannot_be_updated_or_deleted() {
         let error = sqlx::query(statement).execute(&mut connection).await.expect_err(statement);
         assert!(error.to_string().contains("events are append-only"), "{statement}: {error}");
     }
+    store.close().await;
+}
+
+/// A batch is written as one query of several statements (see `append.rs`): more events than one `INSERT`
+/// statement takes, then the idempotency record and the head, all bound in order.
+#[tokio::test]
+async fn a_batch_longer_than_one_insert_statement_is_written_whole() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let path = directory.path().join("events.db");
+    let store = SqliteEventStore::open(&path).await.expect("open");
+    store.append(request_to("before", ExpectedVersion::NoStream, 2)).await.expect("append");
+    let key = uuid::Uuid::now_v7();
+    let request = with_idempotency(request_to("long", ExpectedVersion::NoStream, 450), key, "long");
+    let outcome = store.append(request.clone()).await.expect("append 450 events");
+    assert_eq!((outcome.first_position, outcome.last_position, outcome.subject_version), (3, 452, 450));
+    assert_eq!(store.head().await.expect("head").position, 452);
+
+    let replayed = store.append(request).await.expect("the same key answers the first outcome");
+    assert!(replayed.replayed);
+    assert_eq!((replayed.first_position, replayed.last_position), (3, 452));
+
+    let mut connection = raw_connection(&path).await;
+    let (n_events, max_version): (i64, i64) =
+        sqlx::query_as("SELECT count(*), max(stream_version) FROM events WHERE stream_id = 'long'")
+            .fetch_one(&mut connection)
+            .await
+            .expect("count");
+    assert_eq!((n_events, max_version), (450, 450));
+    let report = verify_store(&store, 100).await.expect("the log verifies");
+    assert_eq!(report.n_events, 452);
     store.close().await;
 }
 
