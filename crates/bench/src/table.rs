@@ -6,9 +6,9 @@
 //! `CPU/op` says where the ratio to the raw limit comes from.
 //!
 //! `HTTP / raw at full CPU`, printed when the raw run kept at least 80% of the cores busy, compares the two
-//! figures each divided by its busy share: what each would reach with
-//! every core busy at the same CPU time per operation. When the raw run is bound by CPU (its `busy` near 100%),
-//! no batching can lift the HTTP figure past that ratio on the same machine; only less CPU per command can.
+//! figures each divided by its busy share: what each would reach with every core busy at the same CPU time per
+//! operation. When the raw run is bound by CPU, no batching can lift the HTTP figure past that ratio on the same
+//! machine; only less CPU per command can.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -34,8 +34,8 @@ pub(crate) fn render(report: &BackendReport) -> String {
         row(&mut text, &format!("HTTP floor (no-op), {clients} client(s)"), &run.http_floor);
         let _ = writeln!(text, "{:<34} {:>10.2}×", "  HTTP / raw", run.http.per_second() / run.raw.per_second());
         let _ = writeln!(text, "{:<34} {:>10.2}×", "  store / raw", run.store.per_second() / run.raw.per_second());
-        if let (Some(http), Some(raw)) = (at_full_cpu(&run.http), at_full_cpu(&run.raw).filter(|_| cpu_bound(&run.raw)))
-        {
+        let at_full_cpu = cpu_bound(&run.raw).then(|| at_full_cpu(&run.http).zip(at_full_cpu(&run.raw))).flatten();
+        if let Some((http, raw)) = at_full_cpu {
             let _ = writeln!(
                 text,
                 "{:<34} {:>10.2}×  (HTTP {http:.0}/s, raw {raw:.0}/s: each figure over its busy share)",
