@@ -575,8 +575,7 @@ impl<'a> PlanRows<'a> {
             .idempotency_records
             .iter()
             .map(|new_record| {
-                let outcome = serde_json::to_string(&new_record.record.outcome)
-                    .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
+                let outcome = new_record.record.outcome_json()?;
                 Ok(IdempotencyRow { key: new_record.key, fingerprint: &new_record.record.fingerprint, outcome })
             })
             .collect::<Result<_, StoreError>>()?;

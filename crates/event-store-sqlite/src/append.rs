@@ -140,8 +140,7 @@ async fn read_stored_state(
 async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Result<(), StoreError> {
     let mut outcomes = Vec::with_capacity(plan.idempotency_records.len());
     for new_record in &plan.idempotency_records {
-        let outcome = serde_json::to_string(&new_record.record.outcome)
-            .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))?;
+        let outcome = new_record.record.outcome_json()?;
         outcomes.push((new_record.key.to_string(), new_record.record.fingerprint.as_str(), outcome));
     }
     let mut write = QueryBuilder::<Sqlite>::new("");

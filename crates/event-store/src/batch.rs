@@ -177,6 +177,12 @@ impl IdempotencyRecord {
         }
         Ok(AppendOutcome { replayed: true, ..self.outcome.clone() })
     }
+
+    /// The outcome as both backends keep it: its JSON text (read back with `serde_json::from_str`).
+    pub fn outcome_json(&self) -> Result<String, StoreError> {
+        serde_json::to_string(&self.outcome)
+            .map_err(|error| StoreError::Backend(format!("cannot serialise an append outcome: {error}")))
+    }
 }
 
 impl BatchPlan {

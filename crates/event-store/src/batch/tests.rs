@@ -281,3 +281,18 @@ fn a_prepared_request_carries_its_payloads_as_canonical_text_only() {
     assert_eq!(recorded[0].payload, json!({"a": null, "b": [1, "ả"]}));
     crate::verify::verify_events(recorded).expect("the hashes cover the canonical text");
 }
+
+#[test]
+fn a_kept_outcome_reads_back_as_it_was() {
+    let outcome = AppendOutcome {
+        subject_id: "t-1".to_owned(),
+        subject_version: 4,
+        first_position: 9,
+        last_position: 10,
+        recorded_at: datetime!(2024-04-15 10:00:00.123456 UTC),
+        replayed: false,
+    };
+    let record = IdempotencyRecord { fingerprint: "f".to_owned(), outcome: outcome.clone() };
+    let text = record.outcome_json().expect("an outcome serialises");
+    assert_eq!(serde_json::from_str::<AppendOutcome>(&text).expect("and reads back"), outcome);
+}
