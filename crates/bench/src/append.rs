@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use event_store::group_commit::WriterStats;
 
 use crate::http_load::{Fixture, InProcessServer};
 use crate::measure::{Figures, Window};
@@ -73,10 +74,22 @@ pub struct ConcurrencyRun {
     pub http_floor: Figures,
     /// The longest task stream at the end of the HTTP run, in events.
     pub max_stream_length: u64,
-    /// Batches the PostgreSQL store appended per second during the store run and during the HTTP run (warm-up
-    /// included); `None` on SQLite.
-    pub store_batches_per_second: Option<f64>,
-    pub http_batches_per_second: Option<f64>,
+    /// What the store's writer did during the store run and during the HTTP run (warm-up included).
+    pub store_writer: WriterRun,
+    pub http_writer: WriterRun,
+}
+
+/// The group-commit writer over one run.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterRun {
+    pub batches_per_second: f64,
+    /// Requests per batch on average.
+    pub requests_per_batch: f64,
+    /// The share of the run with a batch in the backend's hands: near 1 the writer is saturated, and appends
+    /// wait for the database rather than for callers.
+    pub busy_share: f64,
+    /// The average time of a batch in the backend's hands.
+    pub batch_time: Duration,
 }
 
 /// Whether a target holds, with the figures that say so.
@@ -263,20 +276,27 @@ async fn measure_backend(
     })
 }
 
-/// The PostgreSQL store's batches counted over one run (see [`ConcurrencyRun::store_batches_per_second`]).
-struct BatchRate {
-    batches: Option<u64>,
+/// The store's writer watched over one run (see [`WriterRun`]).
+struct WriterPhase {
+    before: WriterStats,
     started: std::time::Instant,
 }
 
-impl BatchRate {
-    fn start(store: &OpenStore) -> BatchRate {
-        BatchRate { batches: store.batches(), started: std::time::Instant::now() }
+impl WriterPhase {
+    fn start(store: &OpenStore) -> WriterPhase {
+        WriterPhase { before: store.writer_stats(), started: std::time::Instant::now() }
     }
 
-    fn per_second(&self, store: &OpenStore) -> Option<f64> {
-        let batches = store.batches()? - self.batches?;
-        Some(batches as f64 / self.started.elapsed().as_secs_f64())
+    fn finish(&self, store: &OpenStore) -> WriterRun {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let stats = store.writer_stats().since(&self.before);
+        let batches = stats.batches.max(1) as f64;
+        WriterRun {
+            batches_per_second: stats.batches as f64 / elapsed,
+            requests_per_batch: stats.requests as f64 / batches,
+            busy_share: stats.busy.as_secs_f64() / elapsed,
+            batch_time: stats.busy.div_f64(batches),
+        }
     }
 }
 
@@ -298,14 +318,14 @@ async fn measure_with_store(
             let raw = raw_insert::run(scratch, &template, concurrency, window).await.context("raw inserts")?;
             eprintln!("  store append without HTTP, {concurrency} caller(s)…");
             scratch.settle().await?;
-            let phase = BatchRate::start(store);
+            let phase = WriterPhase::start(store);
             let store_figures = store_append::run(store.as_dyn(), &template, concurrency, window).await?;
-            let store_batches_per_second = phase.per_second(store);
+            let store_writer = phase.finish(store);
             eprintln!("  HTTP POST /v1/tasks/{{id}}/reports, {concurrency} client(s)…");
             scratch.settle().await?;
-            let phase = BatchRate::start(store);
+            let phase = WriterPhase::start(store);
             let load = fixture.run(concurrency, window).await.context("HTTP load")?;
-            let http_batches_per_second = phase.per_second(store);
+            let http_writer = phase.finish(store);
             eprintln!("  HTTP floor (no-op handler), {concurrency} client(s)…");
             let http_floor = http_load::http_floor(concurrency, window).await.context("HTTP floor")?;
             runs.push(ConcurrencyRun {
@@ -314,8 +334,8 @@ async fn measure_with_store(
                 raw,
                 http_floor,
                 max_stream_length: load.max_stream_length,
-                store_batches_per_second,
-                http_batches_per_second,
+                store_writer,
+                http_writer,
             });
         }
         Ok(runs)

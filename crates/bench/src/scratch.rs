@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
+use event_store::group_commit::WriterStats;
 use event_store::EventStore;
 use event_store_postgres::PostgresEventStore;
 use event_store_sqlite::SqliteEventStore;
@@ -143,11 +144,12 @@ impl OpenStore {
         }
     }
 
-    /// How many batches the PostgreSQL store appended so far; `None` for SQLite.
-    pub(crate) fn batches(&self) -> Option<u64> {
-        let OpenStore::Postgres(store) = self else { return None };
-        let counts = store.append_path_counts();
-        Some(counts.one_round_trip + counts.exact)
+    /// What the store's writer has done so far.
+    pub(crate) fn writer_stats(&self) -> WriterStats {
+        match self {
+            OpenStore::Postgres(store) => store.writer_stats(),
+            OpenStore::Sqlite(store) => store.writer_stats(),
+        }
     }
 
     /// How the PostgreSQL store appended its batches so far, one line for the report; `None` for SQLite.

@@ -13,7 +13,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::append::BackendReport;
+use crate::append::{BackendReport, WriterRun};
 use crate::measure::Figures;
 
 pub(crate) fn render(report: &BackendReport) -> String {
@@ -53,16 +53,13 @@ pub(crate) fn render(report: &BackendReport) -> String {
             millis(run.http.p50_first_second),
             millis(run.http.p50_last_second)
         );
-        if let (Some(store), Some(http)) = (run.store_batches_per_second, run.http_batches_per_second) {
-            let _ = writeln!(
-                text,
-                "{} client(s): batches per second {store:.0} in the store run ({:.1} appends each), {http:.0} in the \
-                 HTTP run ({:.1} each)",
-                run.http.concurrency,
-                run.store.per_second() / store,
-                run.http.per_second() / http
-            );
-        }
+        let _ = writeln!(
+            text,
+            "{} client(s): the store's writer {} in the store run, {} in the HTTP run",
+            run.http.concurrency,
+            writer_line(&run.store_writer),
+            writer_line(&run.http_writer)
+        );
     }
     for figures in report.runs.iter().flat_map(|run| [&run.http, &run.store, &run.raw, &run.http_floor]) {
         if let Some(error) = &figures.first_error {
@@ -119,4 +116,15 @@ pub(crate) fn millis(duration: Duration) -> String {
 
 pub(crate) fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Batches per second, their size, and how much of the run the writer had a batch in flight.
+fn writer_line(writer: &WriterRun) -> String {
+    format!(
+        "{:.0} batches/s of {:.1} appends, {} µs each, busy {:.0}%",
+        writer.batches_per_second,
+        writer.requests_per_batch,
+        writer.batch_time.as_micros(),
+        writer.busy_share * 100.0
+    )
 }

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use event_store::batch::IdempotencyRecord;
-use event_store::group_commit::{GroupCommit, GroupCommitConfig};
+use event_store::group_commit::{GroupCommit, GroupCommitConfig, WriterStats};
 use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
     StoreError, StoredCheckpoint, StoredText, StreamId,
@@ -111,6 +111,11 @@ impl PostgresEventStore {
     /// How this store's batches were appended since it was opened (see `append.rs`).
     pub fn append_path_counts(&self) -> AppendPathCounts {
         *self.append_path_counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What this store's writer has done since it was opened.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
     }
 
     /// Answers the appends already queued, stops the writer and closes the pool.

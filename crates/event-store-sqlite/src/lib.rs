@@ -25,7 +25,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_store::group_commit::{GroupCommit, GroupCommitConfig};
+use event_store::group_commit::{GroupCommit, GroupCommitConfig, WriterStats};
 use event_store::{
     AppendError, AppendOutcome, AppendRequest, EventStore, Idempotency, LogHead, PositionHash, RecordedEvent,
     StoreError, StoredCheckpoint, StoredText, StreamId,
@@ -84,6 +84,11 @@ impl SqliteEventStore {
         let writer = GroupCommit::spawn(SqliteBatchAppender { pool: writer_pool.clone() }, group_commit)
             .map_err(|error| StoreError::Backend(format!("cannot start the event store writer: {error}")))?;
         Ok(SqliteEventStore { readers, writer_pool, writer })
+    }
+
+    /// What this store's writer has done since it was opened.
+    pub fn writer_stats(&self) -> WriterStats {
+        self.writer.stats()
     }
 
     /// Answers the appends already queued, stops the writer and closes the file.

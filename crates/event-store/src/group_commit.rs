@@ -15,8 +15,16 @@
 //! A request that fails its own checks gets its own error; if the transaction fails, every request of the batch
 //! gets that store error. The writer ends when the last [`GroupCommit`] handle is dropped, after answering
 //! what was queued.
+//!
+//! The writer counts what it does ([`GroupCommit::stats`]) and records each batch in the metrics
+//! `taskledger_append_batch_duration_seconds` (from sending the batch to its answers) and
+//! `taskledger_append_batch_requests`. The first one's rate of seconds per second is the writer's saturation: near 1
+//! it always has a batch in flight, and appends wait for the backend, not for callers.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
@@ -55,12 +63,61 @@ impl Default for GroupCommitConfig {
     }
 }
 
+/// What a writer has done since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Batches handed to the backend, committed or not.
+    pub batches: u64,
+    /// Requests in those batches.
+    pub requests: u64,
+    /// Time with a batch in the backend's hands. Its share of the elapsed time is the writer's saturation.
+    pub busy: Duration,
+}
+
+impl WriterStats {
+    /// What happened between `earlier` and `self`.
+    pub fn since(&self, earlier: &WriterStats) -> WriterStats {
+        WriterStats {
+            batches: self.batches.saturating_sub(earlier.batches),
+            requests: self.requests.saturating_sub(earlier.requests),
+            busy: self.busy.saturating_sub(earlier.busy),
+        }
+    }
+}
+
+/// [`WriterStats`] as the writer thread updates them and the handles read them.
+#[derive(Debug, Default)]
+struct WriterCounters {
+    batches: AtomicU64,
+    requests: AtomicU64,
+    busy_nanos: AtomicU64,
+}
+
+impl WriterCounters {
+    fn record(&self, n_requests: usize, busy: Duration) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(n_requests as u64, Ordering::Relaxed);
+        self.busy_nanos.fetch_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        metrics::histogram!("taskledger_append_batch_duration_seconds").record(busy.as_secs_f64());
+        metrics::histogram!("taskledger_append_batch_requests").record(n_requests as f64);
+    }
+
+    fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.batches.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            busy: Duration::from_nanos(self.busy_nanos.load(Ordering::Relaxed)),
+        }
+    }
+}
+
 /// The handle callers append through. Dropping the last handle stops the writer task once the queue is drained.
 #[derive(Debug)]
 pub struct GroupCommit {
     sender: mpsc::Sender<Job>,
     /// Answered (or dropped) when the writer has ended.
     finished: oneshot::Receiver<()>,
+    counters: Arc<WriterCounters>,
 }
 
 impl GroupCommit {
@@ -71,12 +128,19 @@ impl GroupCommit {
     pub fn spawn(appender: impl BatchAppender, config: GroupCommitConfig) -> std::io::Result<Self> {
         let (sender, receiver) = mpsc::channel(config.queue_capacity.max(1));
         let (finished_sender, finished) = oneshot::channel();
+        let counters = Arc::new(WriterCounters::default());
+        let writer_counters = counters.clone();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         std::thread::Builder::new().name("event-store-writer".to_owned()).spawn(move || {
-            runtime.block_on(run_writer(appender, receiver, config));
+            runtime.block_on(run_writer(appender, receiver, config, &writer_counters));
             let _ = finished_sender.send(());
         })?;
-        Ok(GroupCommit { sender, finished })
+        Ok(GroupCommit { sender, finished, counters })
+    }
+
+    /// What the writer has done so far.
+    pub fn stats(&self) -> WriterStats {
+        self.counters.stats()
     }
 
     /// Queues the request for the next batch and waits for its reply. A request that fails
@@ -91,7 +155,7 @@ impl GroupCommit {
 
     /// Stops accepting requests, lets the writer answer what is queued, and waits for it to end.
     pub async fn shutdown(self) {
-        let GroupCommit { sender, finished } = self;
+        let GroupCommit { sender, finished, .. } = self;
         drop(sender);
         if finished.await.is_err() {
             error!("group commit writer ended abnormally");
@@ -114,7 +178,12 @@ fn writer_gone() -> AppendError {
     AppendError::Store(StoreError::Unavailable("the event store writer has stopped".to_owned()))
 }
 
-async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<Job>, config: GroupCommitConfig) {
+async fn run_writer(
+    appender: impl BatchAppender,
+    mut receiver: mpsc::Receiver<Job>,
+    config: GroupCommitConfig,
+    counters: &WriterCounters,
+) {
     // A job taken from the queue that did not fit into the previous batch; it opens the next one.
     let mut carried_over: Option<Job> = None;
     // The answers of the last batch, handed out once the next batch is on its way to the database (or at once
@@ -146,7 +215,10 @@ async fn run_writer(appender: impl BatchAppender, mut receiver: mpsc::Receiver<J
             batch_events += job_events;
             jobs.push(job);
         }
+        let n_requests = jobs.len();
+        let sent = Instant::now();
         answers = commit_batch(&appender, jobs, batch_events, std::mem::take(&mut answers)).await;
+        counters.record(n_requests, sent.elapsed());
     }
     hand_out(&mut answers);
     debug!("group commit writer stopped: every handle was dropped");

@@ -138,8 +138,11 @@ async fn service_endpoints_answer() {
         assert!(openapi.body["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
     app.request(Method::GET, "/v1/tasks/00000000-0000-0000-0000-000000000000", Some(&app.reporter()), None).await;
+    app.create_plan().await;
     let metrics = app.request(Method::GET, "/metrics", None, None).await;
     let text = metrics.body.as_str().unwrap_or_default().to_owned();
     assert!(text.contains("taskledger_http_requests_total"), "{text}");
     assert!(text.contains("taskledger_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("taskledger_append_batch_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("taskledger_append_batch_requests_bucket{le=\"1\"}"), "{text}");
 }

@@ -165,3 +165,27 @@ async fn shutdown_answers_what_is_queued_then_stops() {
     assert!(answer.await.expect("answered before the writer stopped").is_ok());
     assert_eq!(appender.log.lock().expect("lock").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_writer_counts_its_batches_requests_and_busy_time() {
+    let delay = Duration::from_millis(10);
+    let appender = Arc::new(MemoryAppender { delay, ..MemoryAppender::default() });
+    let writer = Arc::new(GroupCommit::spawn(appender.clone(), GroupCommitConfig::default()).unwrap());
+    assert_eq!(writer.stats(), WriterStats::default());
+
+    let requests = (0..30).map(|index| request(&format!("s-{index}"), ExpectedVersion::Any, 1)).collect();
+    let results = append_concurrently(&writer, requests).await;
+    assert!(results.iter().all(Result::is_ok));
+
+    // Every answer leaves after its batch was counted.
+    let stats = writer.stats();
+    let batch_sizes = appender.batch_sizes.lock().expect("lock").clone();
+    assert_eq!(stats.batches, batch_sizes.len() as u64);
+    assert_eq!(stats.requests, 30);
+    assert!(stats.busy >= delay * u32::try_from(batch_sizes.len()).unwrap(), "{stats:?} for {batch_sizes:?}");
+    let later = writer.append(request("later", ExpectedVersion::Any, 1)).await.expect("append");
+    assert_eq!(later.first_position, 31);
+    let since = writer.stats().since(&stats);
+    assert_eq!((since.batches, since.requests), (1, 1));
+    assert!(since.busy >= delay, "{since:?}");
+}
