@@ -14,6 +14,8 @@
 //! is not a reference: a symbol must start with an uppercase letter. Texts are normalised with `text.rs`; dates
 //! are formatted with `deadline.rs`.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -23,7 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, Month};
 
 use crate::deadline::{format_date_iso, format_date_vn, MAX_YEAR, MIN_YEAR};
-use crate::text::{fold_for_search, normalize_single_line};
+use crate::text::{fold_for_search, folds_to, normalize_single_line};
 
 /// The longest reference accepted, in characters, trailing words included.
 pub const MAX_DOCUMENT_REF_CHARS: usize = 1_000;
@@ -297,9 +299,45 @@ impl TypeCode {
         self.code_and_name().1
     }
 
-    /// The type with exactly this code (case-sensitive).
+    /// The type with exactly this code (case-sensitive); the inverse of [`TypeCode::code`].
     pub fn from_code(code: &str) -> Option<TypeCode> {
-        TypeCode::ALL.into_iter().find(|type_code| type_code.code() == code)
+        let type_code = match code {
+            "NQ" => TypeCode::NghiQuyet,
+            "QĐ" => TypeCode::QuyetDinh,
+            "CT" => TypeCode::ChiThi,
+            "QC" => TypeCode::QuyChe,
+            "QyĐ" => TypeCode::QuyDinh,
+            "TC" => TypeCode::ThongCao,
+            "TB" => TypeCode::ThongBao,
+            "HD" => TypeCode::HuongDan,
+            "CTr" => TypeCode::ChuongTrinh,
+            "KH" => TypeCode::KeHoach,
+            "PA" => TypeCode::PhuongAn,
+            "ĐA" => TypeCode::DeAn,
+            "DA" => TypeCode::DuAn,
+            "BC" => TypeCode::BaoCao,
+            "BB" => TypeCode::BienBan,
+            "TTr" => TypeCode::ToTrinh,
+            "HĐ" => TypeCode::HopDong,
+            "CĐ" => TypeCode::CongDien,
+            "BGN" => TypeCode::BanGhiNho,
+            "BTT" => TypeCode::BanThoaThuan,
+            "GUQ" => TypeCode::GiayUyQuyen,
+            "GM" => TypeCode::GiayMoi,
+            "GGT" => TypeCode::GiayGioiThieu,
+            "GNP" => TypeCode::GiayNghiPhep,
+            "PG" => TypeCode::PhieuGui,
+            "PC" => TypeCode::PhieuChuyen,
+            "PB" => TypeCode::PhieuBao,
+            "SY" => TypeCode::SaoY,
+            "TrS" => TypeCode::TrichSao,
+            "SL" => TypeCode::SaoLuc,
+            "NĐ" => TypeCode::NghiDinh,
+            "TT" => TypeCode::ThongTu,
+            "TTLT" => TypeCode::ThongTuLienTich,
+            _ => return None,
+        };
+        Some(type_code)
     }
 
     /// Nghị định, Thông tư and Thông tư liên tịch, which are numbered `number/year/CODE-ISSUER`.
@@ -460,30 +498,34 @@ enum WrittenType {
     Generic,
 }
 
-/// Replaces the characters that people type for '-', '/' and 'Đ'.
-fn clean_look_alikes(text: &str) -> String {
-    text.chars()
-        .map(|character| match character {
-            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}' => '-',
-            '\u{FF0F}' => '/',
-            '\u{00D0}' => 'Đ',
-            '\u{00F0}' => 'đ',
-            other => other,
-        })
-        .collect()
+/// Replaces the characters that people type for '-', '/' and 'Đ'; borrowed when there are none.
+fn clean_look_alikes(text: &str) -> Cow<'_, str> {
+    if !text.contains(|character| meant_for_look_alike(character).is_some()) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(|character| meant_for_look_alike(character).unwrap_or(character)).collect())
+}
+
+/// The character meant when `character` is typed: '-' for dashes and the minus sign, '/' for the fullwidth
+/// solidus, 'Đ' and 'đ' for the Icelandic eth; `None` for every other character.
+fn meant_for_look_alike(character: char) -> Option<char> {
+    match character {
+        '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2015}' | '\u{2212}' => Some('-'),
+        '\u{FF0F}' => Some('/'),
+        '\u{00D0}' => Some('Đ'),
+        '\u{00F0}' => Some('đ'),
+        _ => None,
+    }
 }
 
 fn parse_cleaned(text: &str) -> Result<ParsedParts, DocumentRefError> {
-    let chars: Vec<char> = text.chars().collect();
-    let number_start = chars
-        .iter()
-        .position(|character| character.is_ascii_digit() || *character == '/')
+    let number_start = text
+        .find(|character: char| character.is_ascii_digit() || character == '/')
         .ok_or(DocumentRefError::MissingNumber)?;
-    if chars[number_start] == '/' {
+    if text[number_start..].starts_with('/') {
         return Err(DocumentRefError::MissingNumber);
     }
-    let prefix: String = chars[..number_start].iter().collect();
-    let (written_type, type_name) = match type_name_before_number(&prefix) {
+    let (written_type, type_name) = match type_name_before_number(&text[..number_start]) {
         "" => (None, None),
         written => {
             let (written_type, display_name) = classify_type_name(written)?;
@@ -491,15 +533,15 @@ fn parse_cleaned(text: &str) -> Result<ParsedParts, DocumentRefError> {
         }
     };
 
-    let mut cursor = Cursor { chars, position: number_start };
-    let number = cursor.take_while(|character| character.is_ascii_digit());
-    let missing_symbol = || DocumentRefError::MissingSymbol { number: number.clone() };
+    let mut cursor = Cursor { text, position: number_start };
+    let number = cursor.digits();
+    let missing_symbol = || DocumentRefError::MissingSymbol { number: number.to_owned() };
     cursor.skip_spaces();
     let (form, year, type_code, issuer) = if cursor.eat('/') {
         cursor.skip_spaces();
-        let year = cursor.legal_year().map(|year| checked_year(&year)).transpose()?;
-        let segments = cursor.symbol_segments().ok_or_else(missing_symbol)?;
-        let (type_code, issuer) = interpret_symbol(&segments, written_type, type_name.as_deref())?;
+        let year = cursor.legal_year().map(checked_year).transpose()?;
+        let symbol = cursor.symbol().ok_or_else(missing_symbol)?;
+        let (type_code, issuer) = interpret_symbol(&symbol, written_type, type_name.as_deref())?;
         let form = match year {
             Some(_) => ReferenceForm::LegalNormative,
             None => ReferenceForm::Administrative,
@@ -513,16 +555,16 @@ fn parse_cleaned(text: &str) -> Result<ParsedParts, DocumentRefError> {
             return Err(missing_symbol());
         }
         cursor.skip_spaces();
-        let segments = cursor.symbol_segments().ok_or_else(missing_symbol)?;
-        let type_code = interpret_party_code(&code, written_type, type_name.as_deref())?;
-        (ReferenceForm::Party, None, type_code, segments.join("-"))
+        let symbol = cursor.symbol().ok_or_else(missing_symbol)?;
+        let type_code = interpret_party_code(code, written_type, type_name.as_deref())?;
+        (ReferenceForm::Party, None, type_code, symbol.into_owned())
     } else {
         return Err(missing_symbol());
     };
 
     let issued_on = cursor.issue_date()?;
     let type_name = type_name.or_else(|| type_code.map(|type_code| type_code.name().to_owned()));
-    Ok(ParsedParts { type_code, type_name, number, year, issuer, form, issued_on })
+    Ok(ParsedParts { type_code, type_name, number: number.to_owned(), year, issuer, form, issued_on })
 }
 
 /// The words before the number, without "số" / "Số:" and without opening brackets or quotes.
@@ -530,7 +572,7 @@ fn type_name_before_number(prefix: &str) -> &str {
     let name = prefix.trim_start_matches(['(', '[', '*', '"', '“', '\'', ' ']);
     let name = name.trim_end_matches([' ', ':', '.']);
     let (before_last_word, last_word) = name.rsplit_once(' ').unwrap_or(("", name));
-    if fold_for_search(last_word) == "so" {
+    if folds_to(last_word, "so") {
         before_last_word.trim_end()
     } else {
         name
@@ -546,21 +588,24 @@ fn classify_type_name(written: &str) -> Result<(WrittenType, String), DocumentRe
     if written == PARTY_CONG_VAN_CODE {
         return Ok((WrittenType::CongVan, "Công văn".to_owned()));
     }
+    // The usual case, a name spelt as in the table of codes, needs no folding.
+    if let Some(type_code) = TypeCode::ALL.into_iter().find(|type_code| type_code.name() == written) {
+        return Ok((WrittenType::Coded(type_code), written.to_owned()));
+    }
+    // The longest known name made of the first words of the written one: "Thông báo kết luận" is a "thong bao".
     let folded = fold_for_search(written);
-    known_type_names()
-        .iter()
-        .filter(|(name, _)| {
-            folded == *name || folded.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with(' '))
-        })
-        .max_by_key(|(name, _)| name.len())
-        .map(|(_, written_type)| (*written_type, written.to_owned()))
+    let mut word_prefixes =
+        std::iter::once(folded.as_str()).chain(folded.rmatch_indices(' ').map(|(space, _)| &folded[..space]));
+    word_prefixes
+        .find_map(|prefix| known_type_names().get(prefix))
+        .map(|written_type| (*written_type, written.to_owned()))
         .ok_or_else(|| DocumentRefError::UnknownTypeName { name: written.to_owned() })
 }
 
-/// Every type name a reference may be written with, folded for comparison (see [`fold_for_search`]): the names
-/// of the coded types, then the others. Folded once per process.
-fn known_type_names() -> &'static [(String, WrittenType)] {
-    static NAMES: OnceLock<Vec<(String, WrittenType)>> = OnceLock::new();
+/// Every type name a reference may be written with, folded for comparison (see [`fold_for_search`]), and what it
+/// says about the type: the names of the coded types and a few others. Folded once per process.
+fn known_type_names() -> &'static HashMap<String, WrittenType> {
+    static NAMES: OnceLock<HashMap<String, WrittenType>> = OnceLock::new();
     NAMES.get_or_init(|| {
         let coded_names = TypeCode::ALL
             .into_iter()
@@ -580,17 +625,19 @@ fn known_type_names() -> &'static [(String, WrittenType)] {
     })
 }
 
-/// Splits the symbol of an administrative or legal-normative reference into type code and issuer.
+/// Splits the symbol of an administrative or legal-normative reference, in canonical spelling ("KH-UBND"), into
+/// type code and issuer.
 fn interpret_symbol(
-    segments: &[String],
+    symbol: &str,
     written_type: Option<WrittenType>,
     type_name: Option<&str>,
 ) -> Result<(Option<TypeCode>, String), DocumentRefError> {
-    let first = segments[0].as_str();
-    let after_first = &segments[1..];
-    let whole_symbol = || segments.join("-");
+    let (first, after_first) = match symbol.split_once('-') {
+        Some((first, after_first)) => (first, Some(after_first)),
+        None => (symbol, None),
+    };
     if written_type == Some(WrittenType::CongVan) {
-        return Ok((None, whole_symbol()));
+        return Ok((None, symbol.to_owned()));
     }
     if let Some(type_code) = TypeCode::from_code(first) {
         if let Some(WrittenType::Coded(written_code)) = written_type {
@@ -601,27 +648,25 @@ fn interpret_symbol(
                 });
             }
         }
-        if after_first.is_empty() {
-            return Err(DocumentRefError::MissingIssuer { type_code: type_code.code().to_owned() });
-        }
-        return Ok((Some(type_code), after_first.join("-")));
+        return match after_first {
+            Some(issuer) => Ok((Some(type_code), issuer.to_owned())),
+            None => Err(DocumentRefError::MissingIssuer { type_code: type_code.code().to_owned() }),
+        };
     }
     let Some(WrittenType::Coded(written_code)) = written_type else {
-        return Ok((None, whole_symbol()));
+        return Ok((None, symbol.to_owned()));
     };
     // "Kế hoạch số 408/KHUBND": the hyphen after the code was left out. Only tried when the written type name
     // says which code to look for, since a công văn symbol such as "HĐND" or "KHCN" also starts with a code.
     let issuer_after_code = first
         .strip_prefix(written_code.code())
-        .filter(|rest| rest.chars().count() >= 2 && rest.starts_with(|character: char| character.is_uppercase()));
-    if let Some(issuer_start) = issuer_after_code {
-        let issuer = std::iter::once(issuer_start).chain(after_first.iter().map(String::as_str)).collect::<Vec<_>>();
-        return Ok((Some(written_code), issuer.join("-")));
+        .is_some_and(|rest| rest.chars().count() >= 2 && rest.starts_with(|character: char| character.is_uppercase()));
+    if issuer_after_code {
+        return Ok((Some(written_code), symbol[written_code.code().len()..].to_owned()));
     }
-    if after_first.is_empty() {
-        Err(DocumentRefError::MissingTypeCode { type_name: type_name.unwrap_or_default().to_owned() })
-    } else {
-        Err(DocumentRefError::UnknownTypeCode { code: first.to_owned() })
+    match after_first {
+        Some(_) => Err(DocumentRefError::UnknownTypeCode { code: first.to_owned() }),
+        None => Err(DocumentRefError::MissingTypeCode { type_name: type_name.unwrap_or_default().to_owned() }),
     }
 }
 
@@ -662,49 +707,64 @@ fn known_codes() -> String {
     TypeCode::ALL.map(TypeCode::code).join(", ")
 }
 
-/// A position in the characters of a cleaned reference.
-struct Cursor {
-    chars: Vec<char>,
+/// A position (a byte offset, always at a character boundary) in a cleaned reference.
+struct Cursor<'a> {
+    text: &'a str,
     position: usize,
 }
 
-impl Cursor {
+impl<'a> Cursor<'a> {
+    fn rest(&self) -> &'a str {
+        &self.text[self.position..]
+    }
+
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.position).copied()
+        self.rest().chars().next()
     }
 
     fn eat(&mut self, expected: char) -> bool {
-        let found = self.peek() == Some(expected);
+        let found = self.rest().starts_with(expected);
         if found {
-            self.position += 1;
+            self.position += expected.len_utf8();
         }
         found
     }
 
     fn skip_spaces(&mut self) {
-        while self.peek() == Some(' ') {
-            self.position += 1;
-        }
+        self.take_while_ascii(|byte| byte == b' ');
     }
 
-    fn take_while(&mut self, predicate: impl Fn(char) -> bool) -> String {
-        let start = self.position;
-        while self.peek().is_some_and(&predicate) {
-            self.position += 1;
-        }
-        self.chars[start..self.position].iter().collect()
+    /// The ASCII digits from here on: "409".
+    fn digits(&mut self) -> &'a str {
+        self.take_while_ascii(|byte| byte.is_ascii_digit())
+    }
+
+    fn take_while(&mut self, predicate: impl Fn(char) -> bool) -> &'a str {
+        let rest = self.rest();
+        let length = rest.find(|character: char| !predicate(character)).unwrap_or(rest.len());
+        self.position += length;
+        &rest[..length]
+    }
+
+    /// Like [`Cursor::take_while`] for a predicate that holds only for ASCII characters, which lets it look at bytes:
+    /// it stops at the first byte of any other character.
+    fn take_while_ascii(&mut self, predicate: impl Fn(u8) -> bool) -> &'a str {
+        let rest = self.rest();
+        let length = rest.bytes().position(|byte| !predicate(byte)).unwrap_or(rest.len());
+        self.position += length;
+        &rest[..length]
     }
 
     /// A run of letters and digits ('&' allowed, as in "KH&CN").
-    fn word(&mut self) -> String {
+    fn word(&mut self) -> &'a str {
         self.take_while(|character| character.is_alphanumeric() || character == '&')
     }
 
     /// The year of a legal-normative reference: four digits followed by '/', which is consumed too. Moves nothing
     /// when the text does not continue that way.
-    fn legal_year(&mut self) -> Option<String> {
+    fn legal_year(&mut self) -> Option<&'a str> {
         let start = self.position;
-        let digits = self.take_while(|character| character.is_ascii_digit());
+        let digits = self.digits();
         self.skip_spaces();
         if digits.len() == 4 && self.eat('/') {
             self.skip_spaces();
@@ -714,32 +774,36 @@ impl Cursor {
         None
     }
 
-    /// The hyphen-separated words of a symbol, "KH-UBND" as ["KH", "UBND"], spaces around hyphens allowed. The
-    /// first word must start with an uppercase letter, the others with an uppercase letter or a digit; `None` when
-    /// there is no first word.
-    fn symbol_segments(&mut self) -> Option<Vec<String>> {
+    /// A symbol: hyphen-separated words, spaces around hyphens allowed, returned in canonical spelling ("KH - UBND"
+    /// as "KH-UBND"). The first word must start with an uppercase letter, the others with an uppercase letter or a
+    /// digit; `None` when there is no first word.
+    fn symbol(&mut self) -> Option<Cow<'a, str>> {
         let starts_symbol = |word: &str| word.starts_with(char::is_uppercase);
         let continues_symbol =
             |word: &str| word.starts_with(|character: char| character.is_uppercase() || character.is_ascii_digit());
-        let first = self.word();
-        if !starts_symbol(&first) {
+        let start = self.position;
+        if !starts_symbol(self.word()) {
             return None;
         }
-        let mut segments = vec![first];
         loop {
             let before_hyphen = self.position;
             self.skip_spaces();
             if !self.eat('-') {
                 self.position = before_hyphen;
-                return Some(segments);
+                break;
             }
             self.skip_spaces();
-            let segment = self.word();
-            if !continues_symbol(&segment) {
+            if !continues_symbol(self.word()) {
                 self.position = before_hyphen;
-                return Some(segments);
+                break;
             }
-            segments.push(segment);
+        }
+        // Words hold no spaces, so the spaces in the symbol as written are the ones around hyphens.
+        let written = &self.text[start..self.position];
+        if written.contains(' ') {
+            Some(Cow::Owned(written.replace(' ', "")))
+        } else {
+            Some(Cow::Borrowed(written))
         }
     }
 
@@ -747,32 +811,27 @@ impl Cursor {
     /// "ngày" (" 30/8/2021"). `None` when neither "ngày" nor a digit comes next; whatever follows the date is
     /// ignored.
     fn issue_date(&mut self) -> Result<Option<Date>, DocumentRefError> {
-        while matches!(self.peek(), Some(' ' | ',')) {
-            self.position += 1;
-        }
+        self.take_while_ascii(|byte| matches!(byte, b' ' | b','));
         let starts_with_digit = self.peek().is_some_and(|character| character.is_ascii_digit());
-        if !starts_with_digit && fold_for_search(&self.word()) != "ngay" {
+        if !starts_with_digit && !folds_to(self.word(), "ngay") {
             return Ok(None);
         }
-        let date_start = self.position;
-        let malformed = |cursor: &Cursor| {
-            let rest: String = cursor.chars[date_start..].iter().collect();
-            DocumentRefError::MalformedDate { text: rest.trim().to_owned() }
-        };
+        let date_rest = self.rest();
+        let malformed = || DocumentRefError::MalformedDate { text: date_rest.trim().to_owned() };
         self.skip_spaces();
-        let day = self.take_while(|character| character.is_ascii_digit());
+        let day = self.digits();
         if !(1..=2).contains(&day.len()) || !self.date_separator("thang") {
-            return Err(malformed(self));
+            return Err(malformed());
         }
-        let month = self.take_while(|character| character.is_ascii_digit());
+        let month = self.digits();
         if !(1..=2).contains(&month.len()) || !self.date_separator("nam") {
-            return Err(malformed(self));
+            return Err(malformed());
         }
-        let year = self.take_while(|character| character.is_ascii_digit());
+        let year = self.digits();
         if year.len() != 4 {
-            return Err(malformed(self));
+            return Err(malformed());
         }
-        let year = checked_year(&year)?;
+        let year = checked_year(year)?;
         let day: u32 = day.parse().expect("one or two ASCII digits");
         let month: u32 = month.parse().expect("one or two ASCII digits");
         let impossible = DocumentRefError::ImpossibleDate { day, month, year };
@@ -782,7 +841,7 @@ impl Cursor {
         Date::from_calendar_date(year, calendar_month, day_of_month).map(Some).map_err(|_| impossible)
     }
 
-    /// Consumes '/', '-' or '.', or the word (folded) `word_separator` ("tháng", "năm"), with spaces around.
+    /// Consumes '/', '-' or '.', or a word that folds to `word_separator` ("thang", "nam"), with spaces around.
     fn date_separator(&mut self, word_separator: &str) -> bool {
         self.skip_spaces();
         let separated = if matches!(self.peek(), Some('/' | '-' | '.')) {
@@ -790,7 +849,7 @@ impl Cursor {
             true
         } else {
             let before_word = self.position;
-            let found = fold_for_search(&self.word()) == word_separator;
+            let found = folds_to(self.word(), word_separator);
             if !found {
                 self.position = before_word;
             }

@@ -3,6 +3,8 @@ use time::macros::date;
 
 use super::*;
 
+mod old_parser;
+
 /// The parts of a reference that survive `canonical()`, for comparisons.
 #[derive(Debug, PartialEq)]
 struct Parts {
@@ -641,5 +643,336 @@ proptest! {
         text in "[0-9 /\\-–ĐđKHUBNDngàyáth số.,:]{0,40}"
     ) {
         let _ = DocumentRef::parse(&text);
+    }
+}
+
+/// No known type name took the place of another in the map (the names of the coded types and the 8 others), and
+/// each is folded, as the lookup of the written name assumes.
+#[test]
+fn known_type_names_are_distinct_and_folded() {
+    let n_other_names = 8;
+    assert_eq!(known_type_names().len(), TypeCode::ALL.len() + n_other_names);
+    for name in known_type_names().keys() {
+        assert_eq!(&crate::text::fold_for_search(name), name);
+    }
+}
+
+#[test]
+fn parse_agrees_with_the_old_parser_on_the_examples() {
+    let examples = [
+        "Kế hoạch số 23/KH-KHCN ngày 24/01/2024",
+        "Báo cáo số 45/BC-KHCN ngày 10/4/2024",
+        "Thông báo kết luận số 113-TB/UBND",
+        "Thông báo kết luận số 113/KL-UBND",
+        "Bản sao y số 1/SY-VP",
+        "Ban sao y 1/UBND",
+        "Công văn số 1941/UBND-TH ngày 06/03/2023",
+        "Công văn 123-CV/TU",
+        "QĐ 12/KH-UBND",
+        "Luật số 22/2023/QH15",
+        "Bộ luật 45/2019/QH14 ngày 20 tháng 11 năm 2019",
+        "Kế hoạch số 408/KHUBND",
+        "Kế hoạch số 408/KH",
+        "Kế hoạch số 408/KHU",
+        "Kế hoạch 408/ABC-UBND",
+        "Nghị định 09 / 2019 / NĐ - CP ngày 6-3-2019",
+        "Nghị định 09/2019/N\u{00D0}\u{2013}CP ngày 30.02.2019",
+        "Kế hoạch số 409/KH-UBND ngày 30/8/2021, ngày 1/1/2022",
+        "Kế hoạch số 409/KH-UBND ngày 31/13/2021",
+        "Kế hoạch số 409/KH-UBND ngày 3/8/21",
+        "Kế hoạch số 409/KH-UBND ngày tháng năm",
+        "Kế hoạch số 409/KH-UBND NGÀY 30 THÁNG 8 NĂM 2021",
+        "Kế hoạch số 409/KH-UBND nga\u{0300}y 30 tha\u{0301}ng 8 na\u{0306}m 2021",
+        "Kế hoạch số 409/KH-UBND 30/8/1899",
+        "Kế hoạch số 409/KH-UBND của UBND tỉnh",
+        "Kế hoạch số 409/KH - UBND - TH - 2",
+        "Kế hoạch số 409/KH - ubnd",
+        "Quyết định số 409/KH-UBND",
+        "Văn bản số 409/KH-UBND",
+        "Hồ sơ số 409/KH-UBND",
+        "409",
+        "409/",
+        "/409",
+        "25/25 doanh nghiệp",
+        "số 409/KH-UBND",
+        "(Kế hoạch số: 409/KH-UBND)",
+        "“Kế hoạch số 409/KH&CN-UBND”",
+        "KH số 409-KH/TU",
+        "Kế hoạch số 409-CV/TU",
+        "Kế hoạch số 409-KH",
+        "Kế hoạch số 409-/TU",
+        "Nghị định số 09/20190/NĐ-CP",
+        "Nghị định số 09/99999999999999999999/NĐ-CP",
+        "Nghị định số 09/2019/",
+        "ΣΑΣ 1/KH-UBND",
+        "İ 1/KH-UBND",
+        "Kế hoạch số 1/KH-UBND ngày ٣/8/2021",
+        "Kế hoạch số 1/Ⅻ-UBND",
+        "Kế hoạch ｓố 1／KH‐UBND",
+        "Kế hoạch số 1/KH-UBND ngày 29/2/2024",
+        "Kế hoạch số 1/KH-UBND ngày 29/2/2023",
+        "Kế hoạch số 1/KH-UBND ngày 00/2/2023",
+        "Kế hoạch số 1/KH-UBND ngày 1/0/2023",
+        "Kế hoạch số 1/KH-UBND ngày 1/2/3000",
+    ];
+    for example in examples {
+        assert_eq!(DocumentRef::parse(example), old_parser::parse(example), "{example:?}");
+    }
+    let too_long = format!("Kế hoạch số 1/KH-UBND {}", "a".repeat(MAX_DOCUMENT_REF_CHARS));
+    assert_eq!(DocumentRef::parse(&too_long), old_parser::parse(&too_long));
+    assert_eq!(DocumentRef::parse("  "), old_parser::parse("  "));
+}
+
+/// Text that looks like a reference, or like the start of one, made of the words, numbers and separators that
+/// references are written with, with their look-alikes, other spellings and a few odd characters.
+fn reference_like_text() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "Kế hoạch",
+        "Ke hoach",
+        "KẾ HOẠCH",
+        "Ke\u{0302}\u{0301} hoa\u{0323}ch",
+        "Báo cáo",
+        "Thông báo kết luận",
+        "Thông báo",
+        "Công văn",
+        "Văn bản",
+        "Luật",
+        "Bộ luật",
+        "Pháp lệnh",
+        "Bản sao y",
+        "Quyết định",
+        "Nghị định",
+        "Thông tư liên tịch",
+        "Hồ sơ",
+        "QĐ",
+        "Q\u{00D0}",
+        "KH",
+        "BC",
+        "TB",
+        "CV",
+        "NĐ",
+        "TT",
+        "TTLT",
+        "CTr",
+        "QyĐ",
+        "HĐ",
+        "HD",
+        "ĐA",
+        "UBND",
+        "KHCN",
+        "HĐND",
+        "H\u{00D0}ND",
+        "CP",
+        "QH15",
+        "TTg",
+        "TU",
+        "VP",
+        "KHUBND",
+        "K&H",
+        "ubnd",
+        "Kh",
+        "số",
+        "Số:",
+        "số:",
+        "So",
+        "SỐ",
+        "s\u{1ED1}",
+        "so\u{0302}\u{0301}",
+        "ngày",
+        "Ngày",
+        "NGÀY",
+        "nga\u{0300}y",
+        "ngay",
+        "tháng",
+        "THÁNG",
+        "thang",
+        "năm",
+        "NĂM",
+        "nam",
+        "của UBND tỉnh",
+        "về việc",
+        "409",
+        "09",
+        "1",
+        "30",
+        "8",
+        "13",
+        "29",
+        "2",
+        "2019",
+        "2021",
+        "2024",
+        "1899",
+        "20190",
+        "٣",
+        "Ⅻ",
+        "/",
+        "\u{FF0F}",
+        "-",
+        "–",
+        "—",
+        "\u{2212}",
+        "\u{2011}",
+        ".",
+        ",",
+        ":",
+        "&",
+        "(",
+        "[",
+        "*",
+        "\"",
+        "“",
+        "'",
+        " ",
+        " ",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\u{00A0}",
+        "Σ",
+        "İ",
+        "ǅ",
+        "ß",
+        "x",
+        "\u{0301}",
+    ]);
+    prop::collection::vec(pieces, 0..20).prop_map(|pieces| pieces.concat())
+}
+
+/// A reference put together from parts, each drawn from the usual spellings, the tolerated variants and
+/// mistakes: parses reach every rule, where `reference_like_text` mostly stops at the number or the type name.
+fn reference_from_odd_parts() -> impl Strategy<Value = String> {
+    let select = |options: Vec<&'static str>| prop::sample::select(options);
+    let type_name = select(vec![
+        "",
+        "Kế hoạch",
+        "KẾ HOẠCH",
+        "Ke hoach",
+        "Thông báo kết luận",
+        "Thông báo",
+        "Công văn",
+        "Văn bản",
+        "Luật",
+        "Bản sao y",
+        "Quyết định",
+        "Nghị định",
+        "QĐ",
+        "Q\u{00D0}",
+        "CV",
+        "KH",
+        "Hồ sơ",
+        "(Kế hoạch",
+        "“Báo cáo",
+        "Σ",
+        "İ",
+    ]);
+    let so = select(vec!["", " ", " số ", " Số: ", " so", " SỐ ", " s\u{1ED1} ", " số", "số", " số."]);
+    let number = select(vec!["409", "09", "1", "", "٣", "12a"]);
+    let after_number = select(vec!["/", " / ", "-", " - ", "–", "\u{FF0F}", "", " "]);
+    let year = select(vec!["", "", "2019/", "2019 / ", "20190/", "1899/", "99999999999999999999/"]);
+    let symbol_word = select(vec![
+        "KH",
+        "BC",
+        "TB",
+        "CV",
+        "NĐ",
+        "N\u{00D0}",
+        "TT",
+        "CTr",
+        "UBND",
+        "KHCN",
+        "HĐND",
+        "KHUBND",
+        "KH&CN",
+        "ubnd",
+        "Ⅻ",
+        "2",
+        "QH15",
+        "CP",
+        "TU",
+        "Kh",
+        "",
+    ]);
+    let symbol_separator = select(vec!["-", "-", " - ", "–", "/", " ", ""]);
+    let symbol = prop::collection::vec((symbol_word, symbol_separator), 1..4).prop_map(|parts| {
+        parts.into_iter().flat_map(|(word, separator)| [separator, word]).skip(1).collect::<String>()
+    });
+    let date = (
+        select(vec!["", " ngày ", ", ngày ", " NGÀY ", " nga\u{0300}y ", " ", ", ", " ngày"]),
+        select(vec!["30", "1", "31", "0", "29", "123", ""]),
+        select(vec!["/", "-", ".", " tháng ", " THÁNG ", " thang ", " ", "/ "]),
+        select(vec!["8", "12", "13", "02", "0", "2", ""]),
+        select(vec!["/", "-", ".", " năm ", " nam ", " NĂM ", " "]),
+        select(vec!["2021", "2024", "2023", "1899", "21", "3000", ""]),
+    )
+        .prop_map(|(ngay, day, first, month, second, year)| format!("{ngay}{day}{first}{month}{second}{year}"));
+    let trailing = select(vec!["", "", " của UBND tỉnh", ", ngày 1/1/2022", ")", "”", " 1/2/2020"]);
+    (type_name, so, number, after_number, year, symbol, prop::option::of(date), trailing).prop_map(
+        |(type_name, so, number, after_number, year, symbol, date, trailing)| {
+            format!("{type_name}{so}{number}{after_number}{year}{symbol}{}{trailing}", date.unwrap_or_default())
+        },
+    )
+}
+
+/// A generated reference with one of its characters changed, taken out or doubled.
+fn mutated_reference() -> impl Strategy<Value = String> {
+    let replacements = prop::sample::select(vec![
+        "", " ", "/", "-", "–", ".", ",", "0", "9", "K", "k", "Đ", "Ð", "ð", "à", "\u{0301}", "Σ", "&", "Ⅻ", "٣",
+    ]);
+    (any_written_reference(), any::<prop::sample::Index>(), replacements, any::<bool>()).prop_map(
+        |(written, index, replacement, double)| {
+            let chars: Vec<char> = written.text.chars().collect();
+            let position = index.index(chars.len());
+            let before: String = chars[..position].iter().collect();
+            let after: String = chars[position + 1..].iter().collect();
+            let middle = if double { format!("{}{replacement}", chars[position]) } else { replacement.to_owned() };
+            format!("{before}{middle}{after}")
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn parse_agrees_with_the_old_parser_on_written_references(written in any_written_reference()) {
+        prop_assert_eq!(DocumentRef::parse(&written.text), old_parser::parse(&written.text));
+    }
+
+    #[test]
+    fn parse_agrees_with_the_old_parser_on_mutated_references(text in mutated_reference()) {
+        prop_assert_eq!(DocumentRef::parse(&text), old_parser::parse(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn parse_agrees_with_the_old_parser_on_references_from_odd_parts(text in reference_from_odd_parts()) {
+        prop_assert_eq!(DocumentRef::parse(&text), old_parser::parse(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn parse_agrees_with_the_old_parser_on_reference_like_text(text in reference_like_text()) {
+        prop_assert_eq!(DocumentRef::parse(&text), old_parser::parse(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn from_code_agrees_with_the_old_scan(
+        code in "[A-Za-zĐđ&]{0,5}",
+        known in prop::sample::select(TypeCode::ALL.to_vec()),
+    ) {
+        prop_assert_eq!(TypeCode::from_code(&code), TypeCode::ALL.into_iter().find(|type_code| type_code.code() == code));
+        prop_assert_eq!(TypeCode::from_code(known.code()), Some(known));
+    }
+
+    #[test]
+    fn parse_agrees_with_the_old_parser_on_any_text(text in any::<String>()) {
+        prop_assert_eq!(DocumentRef::parse(&text), old_parser::parse(&text), "{:?}", text);
+    }
+
+    #[test]
+    fn parse_agrees_with_the_old_parser_on_short_reference_like_text(
+        text in "[0-9 /\\-–ĐđÐKHUBNDngàyáth số.,:&]{0,40}"
+    ) {
+        prop_assert_eq!(DocumentRef::parse(&text), old_parser::parse(&text), "{:?}", text);
     }
 }

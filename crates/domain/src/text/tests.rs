@@ -1,7 +1,28 @@
 use proptest::prelude::*;
+use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
 
 use super::*;
+
+/// `fold_for_search` by its definition, one step after the other on the whole text: the reference that the
+/// one-pass fold must agree with on every input.
+fn fold_by_steps(input: &str) -> String {
+    let lowercase = input.to_lowercase();
+    let without_marks: String = lowercase
+        .nfd()
+        .filter(|character| !is_combining_mark(*character))
+        .map(|character| match character {
+            'đ' | 'ð' => 'd',
+            other => other,
+        })
+        .collect();
+    collapse_whitespace(&without_marks)
+}
+
+/// Every Unicode scalar value.
+fn every_char() -> impl Iterator<Item = char> {
+    ('\0'..=char::MAX).filter(|character| !(0xD800..=0xDFFF).contains(&u32::from(*character)))
+}
 
 #[test]
 fn normalize_composes_to_nfc() {
@@ -109,6 +130,151 @@ fn vietnamese_text() -> impl Strategy<Value = String> {
         0..40,
     )
     .prop_map(|pieces| pieces.concat())
+}
+
+#[test]
+fn fold_for_search_agrees_with_the_steps_on_every_single_character() {
+    for character in every_char() {
+        let text = character.to_string();
+        assert_eq!(fold_for_search(&text), fold_by_steps(&text), "U+{:04X}", u32::from(character));
+    }
+}
+
+#[test]
+fn fold_for_search_agrees_with_the_steps_on_tricky_examples() {
+    let examples = [
+        "ΣΑΣ",
+        "ΟΔΟΣ ΟΔΟΣ.",
+        "Σ",
+        "aΣ",
+        "Σa",
+        "a'Σ'",
+        "a\u{0301}Σ b",
+        "ΌΣΟΣ",
+        "İstanbul",
+        "I\u{0307}",
+        "ß ẞ",
+        "Ω Ω K Å",
+        "\u{0344}\u{0340}\u{0341}\u{0343}",
+        "a\u{0345}\u{0301}b",
+        "Ǆ ǅ ǆ",
+        "한국어 ㄱ",
+        "ﬁ ﬃ",
+        "\u{1E9B}\u{0323}",
+        "\u{00A0}x\u{2003}\u{3000}y\u{0085}z\u{1680}\u{202F}\u{205F}\u{2028}\u{2029}",
+        "\u{200B}a\u{FEFF}b\u{180E}",
+        " \u{0301} a \u{0301} ",
+        "Đ đ Ð ð",
+        "ĐỔI MỚI  SÁNG TẠO\n(ĐMST)",
+    ];
+    for example in examples {
+        assert_eq!(fold_for_search(example), fold_by_steps(example), "{example:?}");
+        let decomposed: String = example.nfd().collect();
+        assert_eq!(fold_for_search(&decomposed), fold_by_steps(&decomposed), "NFD of {example:?}");
+    }
+}
+
+/// Folding one character at a time matches NFD once the marks are dropped only because canonical ordering, the
+/// one step of NFD that looks at neighbours, moves nothing but combining marks.
+#[test]
+fn canonical_ordering_moves_only_combining_marks() {
+    for character in every_char() {
+        if canonical_combining_class(character) != 0 {
+            assert!(is_combining_mark(character), "U+{:04X}", u32::from(character));
+        }
+    }
+}
+
+#[test]
+fn the_common_fold_table_holds_its_characters_in_order() {
+    let indexes: Vec<usize> = every_char().filter_map(common_table_index).collect();
+    assert_eq!(indexes, (0..indexes.len()).collect::<Vec<_>>());
+    for character in every_char().filter(|character| common_table_index(*character).is_some()) {
+        assert_eq!(common_char_fold(character), Some(char_fold(character)));
+    }
+}
+
+/// The characters that `is_normalized` takes as NFC without asking `is_nfc_quick`.
+#[test]
+fn composed_starters_are_nfc_starters() {
+    for character in every_char().filter(|character| is_composed_starter(*character)) {
+        assert_eq!(canonical_combining_class(character), 0, "U+{:04X}", u32::from(character));
+        assert_eq!(is_nfc_quick(std::iter::once(character)), IsNormalized::Yes, "U+{:04X}", u32::from(character));
+    }
+}
+
+/// Text made to trip the fold: Vietnamese letters composed and decomposed, the look-alikes of 'Đ', Greek capital
+/// sigma (whose lowercase depends on its neighbours), characters whose lowercase has several characters, lone
+/// combining marks, every kind of whitespace and some characters that are not whitespace but look it.
+fn text_to_fold() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "a", "A", "ă", "Â", "á", "ả", "Ạ", "ầ", "ẫ", "ế", "Ế", "ệ", "ồ", "Ổ", "ợ", "ư", "Ữ", "ủ", "ỷ", "Ỹ", "y", "đ",
+        "Đ", "Ð", "ð", "d", "D", "Σ", "σ", "ς", "Ο", "ο", "Ά", "ΐ", "İ", "I", "ı", "ß", "ẞ", "ǅ", "ŉ", "ﬁ", "Ω", "K",
+        "Å", "한", "\u{0301}", "\u{0300}", "\u{0303}", "\u{0309}", "\u{0323}", "\u{0302}", "\u{031B}", "\u{0306}",
+        "\u{0345}", "\u{0344}", "\u{0340}", "'", ".", "-", "1", "/", " ", "  ", "\t", "\n", "\r\n", "\u{000B}",
+        "\u{000C}", "\u{0085}", "\u{00A0}", "\u{1680}", "\u{2000}", "\u{2003}", "\u{200A}", "\u{2028}", "\u{2029}",
+        "\u{202F}", "\u{205F}", "\u{3000}", "\u{200B}", "\u{FEFF}", "\u{180E}", "\u{001F}",
+    ]);
+    prop::collection::vec(
+        prop_oneof![4 => pieces.prop_map(str::to_owned), 1 => any::<char>().prop_map(String::from)],
+        0..24,
+    )
+    .prop_map(|pieces| pieces.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn fold_for_search_agrees_with_the_steps(input in any::<String>()) {
+        prop_assert_eq!(fold_for_search(&input), fold_by_steps(&input));
+    }
+
+    #[test]
+    fn fold_for_search_agrees_with_the_steps_on_tricky_text(input in text_to_fold()) {
+        prop_assert_eq!(fold_for_search(&input), fold_by_steps(&input));
+        let decomposed: String = input.nfd().collect();
+        prop_assert_eq!(fold_for_search(&decomposed), fold_by_steps(&decomposed));
+    }
+
+    #[test]
+    fn the_quick_path_agrees_with_full_normalisation_on_tricky_text(input in text_to_fold()) {
+        prop_assert_eq!(normalize(&input), super::normalize_fully(&input));
+        prop_assert_eq!(normalize_single_line(&input), super::normalize_single_line_fully(&input));
+        let decomposed: String = input.nfd().collect();
+        prop_assert_eq!(normalize(&decomposed), super::normalize_fully(&decomposed));
+    }
+
+    #[test]
+    fn fold_for_search_agrees_with_the_steps_on_vietnamese(input in vietnamese_text()) {
+        prop_assert_eq!(fold_for_search(&input), fold_by_steps(&input));
+    }
+
+    #[test]
+    fn folds_to_is_comparing_the_fold(input in text_to_fold(), other in text_to_fold()) {
+        let folded = fold_by_steps(&input);
+        prop_assert!(folds_to(&input, &folded));
+        for keyword in ["so", "ngay", "thang", "nam", "", "d", "a", " "] {
+            prop_assert_eq!(folds_to(&input, keyword), folded == keyword, "{:?} {:?}", input, keyword);
+        }
+        prop_assert_eq!(folds_to(&input, &fold_by_steps(&other)), folded == fold_by_steps(&other));
+        let shorter: String = folded.chars().take(folded.chars().count().saturating_sub(1)).collect();
+        prop_assert_eq!(folds_to(&input, &shorter), folded == shorter);
+    }
+}
+
+#[test]
+fn folds_to_recognises_the_keywords() {
+    for (input, keyword) in [("số", "so"), ("Số", "so"), ("SỐ", "so"), ("so", "so"), ("ngày", "ngay"), ("NGÀY", "ngay")]
+    {
+        assert!(folds_to(input, keyword), "{input:?}");
+        let decomposed: String = input.nfd().collect();
+        assert!(folds_to(&decomposed, keyword), "NFD of {input:?}");
+    }
+    for (input, keyword) in [("sổ", "sô"), ("s", "so"), ("sos", "so"), ("ngàyy", "ngay"), ("", "so"), ("nam", "năm")]
+    {
+        assert!(!folds_to(input, keyword), "{input:?}");
+    }
 }
 
 proptest! {
