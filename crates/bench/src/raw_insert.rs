@@ -259,7 +259,7 @@ impl Worker {
 }
 
 /// The store's connection settings (see `event_store_sqlite::SqliteEventStore::open`).
-fn sqlite_options(scratch: &Scratch) -> SqliteConnectOptions {
+pub(crate) fn sqlite_options(scratch: &Scratch) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(scratch.sqlite_path())
         .journal_mode(SqliteJournalMode::Wal)

@@ -10,7 +10,7 @@ use event_store::group_commit::WriterStats;
 use event_store::EventStore;
 use event_store_postgres::PostgresEventStore;
 use event_store_sqlite::SqliteEventStore;
-use sqlx::{Connection, PgConnection};
+use sqlx::{ConnectOptions, Connection, PgConnection};
 use uuid::Uuid;
 
 use crate::append::Backend;
@@ -36,14 +36,24 @@ pub(crate) enum OpenStore {
 }
 
 impl Scratch {
-    /// Writes every dirty page out before a measured run (PostgreSQL `CHECKPOINT`, as pgbench does before its
-    /// runs), so that no run pays for the pages an earlier run dirtied, nor starts a checkpoint of its own for them.
-    /// A no-op on SQLite (each run's commits are synced when they happen).
+    /// Writes every dirty page out before a measured run, so that no run pays for the pages an earlier run dirtied,
+    /// nor starts a checkpoint of its own for them: PostgreSQL `CHECKPOINT` (as pgbench does before its runs);
+    /// SQLite `wal_checkpoint(TRUNCATE)`, which also empties the write-ahead log an earlier run left behind.
     pub(crate) async fn settle(&self) -> anyhow::Result<()> {
-        if let Scratch::Postgres { url, .. } = self {
-            let mut connection = PgConnection::connect(url).await?;
-            sqlx::query("CHECKPOINT").execute(&mut connection).await.context("CHECKPOINT before a run")?;
-            connection.close().await?;
+        match self {
+            Scratch::Postgres { url, .. } => {
+                let mut connection = PgConnection::connect(url).await?;
+                sqlx::query("CHECKPOINT").execute(&mut connection).await.context("CHECKPOINT before a run")?;
+                connection.close().await?;
+            }
+            Scratch::Sqlite { .. } => {
+                let mut connection = crate::raw_insert::sqlite_options(self).connect().await?;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut connection)
+                    .await
+                    .context("WAL checkpoint before a run")?;
+                connection.close().await?;
+            }
         }
         Ok(())
     }
