@@ -301,43 +301,7 @@ impl TypeCode {
 
     /// The type with exactly this code (case-sensitive); the inverse of [`TypeCode::code`].
     pub fn from_code(code: &str) -> Option<TypeCode> {
-        let type_code = match code {
-            "NQ" => TypeCode::NghiQuyet,
-            "QĐ" => TypeCode::QuyetDinh,
-            "CT" => TypeCode::ChiThi,
-            "QC" => TypeCode::QuyChe,
-            "QyĐ" => TypeCode::QuyDinh,
-            "TC" => TypeCode::ThongCao,
-            "TB" => TypeCode::ThongBao,
-            "HD" => TypeCode::HuongDan,
-            "CTr" => TypeCode::ChuongTrinh,
-            "KH" => TypeCode::KeHoach,
-            "PA" => TypeCode::PhuongAn,
-            "ĐA" => TypeCode::DeAn,
-            "DA" => TypeCode::DuAn,
-            "BC" => TypeCode::BaoCao,
-            "BB" => TypeCode::BienBan,
-            "TTr" => TypeCode::ToTrinh,
-            "HĐ" => TypeCode::HopDong,
-            "CĐ" => TypeCode::CongDien,
-            "BGN" => TypeCode::BanGhiNho,
-            "BTT" => TypeCode::BanThoaThuan,
-            "GUQ" => TypeCode::GiayUyQuyen,
-            "GM" => TypeCode::GiayMoi,
-            "GGT" => TypeCode::GiayGioiThieu,
-            "GNP" => TypeCode::GiayNghiPhep,
-            "PG" => TypeCode::PhieuGui,
-            "PC" => TypeCode::PhieuChuyen,
-            "PB" => TypeCode::PhieuBao,
-            "SY" => TypeCode::SaoY,
-            "TrS" => TypeCode::TrichSao,
-            "SL" => TypeCode::SaoLuc,
-            "NĐ" => TypeCode::NghiDinh,
-            "TT" => TypeCode::ThongTu,
-            "TTLT" => TypeCode::ThongTuLienTich,
-            _ => return None,
-        };
-        Some(type_code)
+        TypeCode::ALL.into_iter().find(|type_code| type_code.code() == code)
     }
 
     /// Nghị định, Thông tư and Thông tư liên tịch, which are numbered `number/year/CODE-ISSUER`.

@@ -63,6 +63,9 @@ impl Default for GroupCommitConfig {
     }
 }
 
+/// The histogram of the requests sharing one append transaction, one observation per batch.
+pub const BATCH_REQUESTS_METRIC: &str = "taskledger_append_batch_requests";
+
 /// What a writer has done since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriterStats {
@@ -99,7 +102,7 @@ impl WriterCounters {
         self.requests.fetch_add(n_requests as u64, Ordering::Relaxed);
         self.busy_nanos.fetch_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
         metrics::histogram!("taskledger_append_batch_duration_seconds").record(busy.as_secs_f64());
-        metrics::histogram!("taskledger_append_batch_requests").record(n_requests as f64);
+        metrics::histogram!(BATCH_REQUESTS_METRIC).record(n_requests as f64);
     }
 
     fn stats(&self) -> WriterStats {

@@ -8,13 +8,14 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use event_store::group_commit::BATCH_REQUESTS_METRIC;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 
 /// Latency buckets in seconds, fine below 25 ms where the targets are.
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
-/// Buckets of `taskledger_append_batch_requests`, the requests sharing one append transaction.
+/// Buckets of [`BATCH_REQUESTS_METRIC`], the requests sharing one append transaction.
 const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// A handle on the process's Prometheus recorder.
@@ -32,10 +33,7 @@ impl Metrics {
                 let recorder = PrometheusBuilder::new()
                     .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
                     .expect("latency buckets are not empty")
-                    .set_buckets_for_metric(
-                        Matcher::Full("taskledger_append_batch_requests".to_owned()),
-                        BATCH_SIZE_BUCKETS,
-                    )
+                    .set_buckets_for_metric(Matcher::Full(BATCH_REQUESTS_METRIC.to_owned()), BATCH_SIZE_BUCKETS)
                     .expect("batch size buckets are not empty")
                     .build_recorder();
                 let handle = recorder.handle();
