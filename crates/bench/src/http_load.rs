@@ -7,6 +7,7 @@
 //! stream grows during the run as a real task's does (the command service folds the whole stream per command).
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -287,6 +288,9 @@ fn client() -> anyhow::Result<reqwest::Client> {
 /// `Idempotency-Key`, content type and length, the body; only a `201 Created` counts.
 struct Connection {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    /// The connection's reads and writes, polled by the client's own task while a request is under way (a task of
+    /// its own would add two wake-ups per request to the machine's load).
+    io: Pin<Box<hyper::client::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>>>,
     host: HeaderValue,
     authorization: HeaderValue,
 }
@@ -298,14 +302,12 @@ impl Connection {
     async fn open(address: SocketAddr, token: &str) -> anyhow::Result<Connection> {
         let stream = tokio::net::TcpStream::connect(address).await.with_context(|| format!("connect to {address}"))?;
         stream.set_nodelay(true)?;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let (sender, io) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .with_context(|| format!("HTTP/1.1 handshake with {address}"))?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
         Ok(Connection {
             sender,
+            io: Box::pin(io),
             host: HeaderValue::try_from(address.to_string())?,
             authorization: HeaderValue::try_from(format!("Bearer {token}"))?,
         })
@@ -320,13 +322,20 @@ impl Connection {
             .header(CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(report_body(sequence))))
             .map_err(|error| format!("POST {path}: {error}"))?;
+        let Connection { sender, io, .. } = self;
         let exchange = async {
-            self.sender.ready().await.map_err(|error| format!("POST {path}: connection: {error}"))?;
-            let response = self.sender.send_request(request).await.map_err(|error| format!("POST {path}: {error}"))?;
+            sender.ready().await.map_err(|error| format!("POST {path}: connection: {error}"))?;
+            let response = sender.send_request(request).await.map_err(|error| format!("POST {path}: {error}"))?;
             let status = response.status();
             let body = response.into_body().collect().await;
             let bytes = body.map_err(|error| format!("POST {path}: reading the answer: {error}"))?.to_bytes();
             Ok::<_, String>((status, bytes))
+        };
+        let exchange = async {
+            tokio::select! {
+                answered = exchange => answered,
+                ended = io.as_mut() => Err(format!("POST {path}: the connection ended ({ended:?})")),
+            }
         };
         let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
             .await
