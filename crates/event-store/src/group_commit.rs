@@ -17,7 +17,7 @@
 //! what was queued.
 //!
 //! The writer counts what it does ([`GroupCommit::stats`]) and records each batch in the metrics
-//! `taskledger_append_batch_duration_seconds` (from sending the batch to its answers) and
+//! `taskledger_append_batch_duration_seconds` (from sending the batch until the backend has answered it) and
 //! `taskledger_append_batch_requests`. The first one's rate of seconds per second is the writer's saturation: near 1
 //! it always has a batch in flight, and appends wait for the backend, not for callers.
 

@@ -1,14 +1,12 @@
 //! `DocumentRef::parse` as it was when it worked on a `Vec<char>`, built a `String` for every word and scanned
 //! lists for type codes and names: the reference that the parser must agree with on every input, value and error
 //! alike. Folding goes through `fold_for_search`, whose agreement with its former definition is tested in
-//! `text/tests.rs`.
-
-use std::sync::OnceLock;
+//! `text/tests.rs`; the table of type names is the parser's own (`known_type_names`), data both share.
 
 use time::{Date, Month};
 
 use super::super::{
-    checked_year, DocumentRef, DocumentRefError, ParsedParts, ReferenceForm, TypeCode, WrittenType,
+    checked_year, known_type_names, DocumentRef, DocumentRefError, ParsedParts, ReferenceForm, TypeCode, WrittenType,
     MAX_DOCUMENT_REF_CHARS, PARTY_CONG_VAN_CODE,
 };
 use crate::text::{fold_for_search, normalize_single_line};
@@ -131,34 +129,11 @@ fn classify_type_name(written: &str) -> Result<(WrittenType, String), DocumentRe
     known_type_names()
         .iter()
         .filter(|(name, _)| {
-            folded == *name || folded.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with(' '))
+            folded == **name || folded.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with(' '))
         })
         .max_by_key(|(name, _)| name.len())
         .map(|(_, written_type)| (*written_type, written.to_owned()))
         .ok_or_else(|| DocumentRefError::UnknownTypeName { name: written.to_owned() })
-}
-
-/// Every type name a reference may be written with, folded for comparison (see [`fold_for_search`]): the names
-/// of the coded types, then the others. Folded once per process.
-fn known_type_names() -> &'static [(String, WrittenType)] {
-    static NAMES: OnceLock<Vec<(String, WrittenType)>> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        let coded_names = TypeCode::ALL
-            .into_iter()
-            .map(|type_code| (fold_for_search(type_code.name()), WrittenType::Coded(type_code)));
-        let other_names = [
-            ("ban sao y", WrittenType::Coded(TypeCode::SaoY)),
-            ("ban trich sao", WrittenType::Coded(TypeCode::TrichSao)),
-            ("ban sao luc", WrittenType::Coded(TypeCode::SaoLuc)),
-            ("cong van", WrittenType::CongVan),
-            ("van ban", WrittenType::Generic),
-            ("luat", WrittenType::Generic),
-            ("bo luat", WrittenType::Generic),
-            ("phap lenh", WrittenType::Generic),
-        ]
-        .map(|(name, written_type)| (name.to_owned(), written_type));
-        coded_names.chain(other_names).collect()
-    })
 }
 
 /// Splits the symbol of an administrative or legal-normative reference into type code and issuer.
