@@ -193,7 +193,7 @@ impl Ledger {
             match attempt {
                 Ok((outcome, events)) => {
                     if !outcome.replayed {
-                        task = evolve_with_appended(task, &events, &outcome, &context.actor);
+                        task = evolve_with_appended(task, &events, &outcome, &context.actor, kept);
                     }
                     cache_task(task);
                     return Ok(Ok(outcome));
@@ -313,6 +313,11 @@ impl Ledger {
     /// What this process keeps folded of a task, if anything.
     pub fn kept_fold(&self, task_id: TaskId) -> Option<TaskFold> {
         self.cached_tasks().get(&task_id).map(|cached| cached.fold)
+    }
+
+    /// The task as this process keeps it folded, with what it was folded from, if it keeps it.
+    pub fn kept_task(&self, task_id: TaskId) -> Option<(TaskFold, Arc<Task>)> {
+        self.cached_tasks().get(&task_id).map(|cached| (cached.fold, cached.task.clone()))
     }
 
     /// The task folded from its stream as `fold` says.
@@ -503,15 +508,24 @@ fn evolve_with_stored(mut task: Option<Task>, stored: &[StoredText]) -> Result<O
 }
 
 /// The task after its appended `events`, each with the provenance the store recorded: the positions of
-/// `outcome`, its `recorded_at` and the actor as [`store_actor`] hands it to the store.
+/// `outcome`, its `recorded_at` and the actor as [`store_actor`] hands it to the store. A fold without the reports
+/// stays one: their events only move its version, so a task kept for filing reports does not gather every report
+/// filed since it was read (their contents are for the commands that read the whole stream).
 fn evolve_with_appended(
     mut task: Option<Task>,
     events: &[TaskEvent],
     outcome: &AppendOutcome,
     actor: &Actor,
+    fold: TaskFold,
 ) -> Option<Task> {
     let actor = store_actor(actor);
     for (position, event) in (outcome.first_position..).zip(events) {
+        if fold == TaskFold::WithoutReports && REPORT_EVENT_TYPES.contains(&event.event_type()) {
+            if let Some(task) = task.as_mut() {
+                task.version += 1;
+            }
+            continue;
+        }
         let recorded = Recorded {
             position,
             recorded_at: outcome.recorded_at,

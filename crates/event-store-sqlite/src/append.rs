@@ -3,6 +3,7 @@
 //! decide, and writes the plan with multi-row `INSERT`s and the head's `UPDATE`, sent together as one query.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use event_store::batch::{plan_batch, BatchLookups, BatchPlan, IdempotencyRecord, PreparedRequest, StoredState};
@@ -173,7 +174,7 @@ async fn write_plan(connection: &mut SqliteConnection, plan: &BatchPlan) -> Resu
 fn push_insert_events<'a>(
     write: &mut QueryBuilder<'a, Sqlite>,
     events: &'a [RecordedEvent<()>],
-    canonical_payloads: &'a [String],
+    canonical_payloads: &'a [Arc<str>],
 ) {
     write.push(
         "INSERT INTO events (global_position, event_id, stream_id, stream_version, event_type, schema_version, \
@@ -196,7 +197,7 @@ fn push_insert_events<'a>(
             .push_bind(event.command_id.to_string())
             .push_bind(event.correlation_id.to_string())
             .push_bind(event.causation_id.map(|id| id.to_string()))
-            .push_bind(canonical_payload.as_str())
+            .push_bind(&**canonical_payload)
             .push_bind(event.prev_hash.as_str())
             .push_bind(event.hash.as_str());
     });

@@ -24,13 +24,14 @@
 //! as if the earlier ones had committed in transactions of their own.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use serde_json::Value;
 
-use crate::canonical::{self, canonical_envelope, canonical_json, chain_hash, truncate_to_micros};
+use crate::canonical::{self, canonical_json, chain_hash, truncate_to_micros, write_canonical_envelope};
 use crate::{
     AppendError, AppendOutcome, AppendRequest, ExpectedVersion, Idempotency, LogHead, RecordedEvent, StoreError,
     StreamId,
@@ -42,8 +43,9 @@ use crate::{
 pub struct PreparedRequest {
     /// The request, each event's payload left `null`: its text is in `canonical_payloads`.
     request: AppendRequest,
-    /// One text per event, in the order of the request's streams and of their events.
-    canonical_payloads: Vec<String>,
+    /// One text per event, in the order of the request's streams and of their events; shared with the plans made
+    /// of the request (a batch may be planned twice), never copied.
+    canonical_payloads: Vec<Arc<str>>,
 }
 
 impl PreparedRequest {
@@ -55,7 +57,7 @@ impl PreparedRequest {
             .iter_mut()
             .flat_map(|stream| stream.events.iter_mut())
             .map(|event| {
-                let text = canonical_json(&event.payload);
+                let text = Arc::from(canonical_json(&event.payload));
                 event.payload = Value::Null;
                 text
             })
@@ -69,7 +71,7 @@ impl PreparedRequest {
     }
 
     /// Each event's payload as canonical text, in the order of the request's streams and of their events.
-    pub fn canonical_payloads(&self) -> &[String] {
+    pub fn canonical_payloads(&self) -> &[Arc<str>] {
         &self.canonical_payloads
     }
 
@@ -135,7 +137,7 @@ pub struct BatchPlan {
     pub events: Vec<RecordedEvent<()>>,
     /// The RFC 8785 text of each event's payload, in the order of `events`: what the backends store, the very
     /// text the hash covers (computed once for both).
-    pub canonical_payloads: Vec<String>,
+    pub canonical_payloads: Vec<Arc<str>>,
     pub idempotency_records: Vec<NewIdempotencyRecord>,
     /// The head after the batch (unchanged when no event is written).
     pub head: LogHead,
@@ -225,6 +227,7 @@ pub fn plan_batch(batch: &[PreparedRequest], state: StoredState) -> Result<Batch
         events: Vec::new(),
         canonical_payloads: Vec::new(),
         new_idempotency_records: Vec::new(),
+        envelope: String::new(),
     };
     let replies = batch.iter().map(|request| planner.plan_request(request)).collect();
     Ok(BatchPlan {
@@ -277,8 +280,10 @@ struct Planner {
     idempotency_records: HashMap<Uuid, IdempotencyRecord>,
     used_event_ids: HashSet<Uuid>,
     events: Vec<RecordedEvent<()>>,
-    canonical_payloads: Vec<String>,
+    canonical_payloads: Vec<Arc<str>>,
     new_idempotency_records: Vec<NewIdempotencyRecord>,
+    /// The canonical envelope of the event being hashed, one buffer for the whole batch.
+    envelope: String,
 }
 
 impl Planner {
@@ -318,8 +323,9 @@ impl Planner {
                 };
                 let canonical_payload =
                     canonical_payloads.next().expect("a prepared request has one payload text per event").clone();
-                let envelope = canonical_envelope(&recorded, &canonical_payload);
-                recorded.hash = chain_hash(&recorded.prev_hash, envelope.as_bytes());
+                self.envelope.clear();
+                write_canonical_envelope(&mut self.envelope, &recorded, &canonical_payload);
+                recorded.hash = chain_hash(&recorded.prev_hash, self.envelope.as_bytes());
                 self.head = LogHead { position: recorded.global_position, hash: recorded.hash.clone() };
                 self.events.push(recorded);
                 self.canonical_payloads.push(canonical_payload);

@@ -295,6 +295,9 @@ async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_repor
     for (as_of, summary) in [("2024-03-31", "Lần 2"), ("2024-04-15", "Lần 3")] {
         assert_eq!(app.file_report(&task_id, as_of, summary).await.status, StatusCode::CREATED);
     }
+    let (fold, short) = app.state.ledger.kept_task(TaskId(uuid::Uuid::parse_str(&task_id).unwrap())).unwrap();
+    assert_eq!((fold, short.version), (TaskFold::WithoutReports, 4), "the reports move the short fold's version");
+    assert!(short.reports.len() <= 1, "the short fold does not gather the reports filed since: {:?}", short.reports);
 
     let cold = app.other_process();
     let body = report_body("2024-04-30", "Lần 4").to_string().into_bytes();
@@ -319,6 +322,8 @@ async fn a_report_on_a_task_not_kept_folded_is_decided_without_the_earlier_repor
     assert_eq!(corrected.status, StatusCode::CREATED, "{:?}", corrected.body);
     assert_eq!(corrected.body["version"], 7);
     assert_eq!(kept(&cold), Some(TaskFold::Whole), "the whole fold replaces the short one");
+    let (_, whole) = cold.state.ledger.kept_task(TaskId(uuid::Uuid::parse_str(&task_id).unwrap())).unwrap();
+    assert_eq!(whole.reports.len(), 5, "the whole fold has every report");
 
     let cancellation = format!("/v1/tasks/{task_id}/cancellation");
     let cancelled =
