@@ -7,24 +7,19 @@
 //! stream grows during the run as a real task's does (the command service folds the whole stream per command).
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use auth::TokenKey;
 use axum::serve::ListenerExt;
-use bytes::Bytes;
 use command_service::{AppState, ServiceConfig};
 use domain::actor::{Actor, Role};
 use domain::unit_code::UnitCode;
 use event_store::{EventStore, RecordedEvent, StreamId};
-use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
-use hyper::Uri;
-use hyper_util::rt::TokioIo;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -150,7 +145,7 @@ impl Fixture {
     pub(crate) async fn stored_report(&mut self, store: &dyn EventStore) -> anyhow::Result<RecordedEvent> {
         let task_id = self.assign_task().await?;
         let mut connection = Connection::open(self.address, &self.reporter_token).await?;
-        connection.file_report(&reports_path(task_id)?, 0).await.map_err(anyhow::Error::msg)?;
+        connection.file_report(&reports_path(task_id), 0).await.map_err(anyhow::Error::msg)?;
         let stream = StreamId(domain::ids::TaskId(task_id).stream_name());
         let events = store.read_stream(&stream, 0).await?;
         events.into_iter().last().context("the report was not stored")
@@ -165,7 +160,7 @@ impl Fixture {
         let mut paths = Vec::with_capacity(clients);
         for _ in 0..clients {
             let task_id = self.assign_task().await?;
-            paths.push(reports_path(task_id)?);
+            paths.push(reports_path(task_id));
         }
         drive(self.address, paths, &self.reporter_token, window_of).await
     }
@@ -190,17 +185,16 @@ impl Fixture {
     }
 }
 
-/// Where reports on a task are filed, parsed once so that each request does not parse it again.
-fn reports_path(task_id: Uuid) -> anyhow::Result<Uri> {
-    let path = format!("/v1/tasks/{task_id}/reports");
-    Uri::try_from(path.as_str()).with_context(|| format!("path {path}"))
+/// Where reports on a task are filed.
+fn reports_path(task_id: Uuid) -> String {
+    format!("/v1/tasks/{task_id}/reports")
 }
 
 /// One client per path, each filing reports on its path through a keep-alive connection of its own to `address`
 /// until the window ends.
 async fn drive(
     address: SocketAddr,
-    paths: Vec<Uri>,
+    paths: Vec<String>,
     token: &str,
     window_of: impl FnOnce() -> Window,
 ) -> anyhow::Result<LoadResult> {
@@ -265,7 +259,7 @@ pub(crate) async fn http_floor(clients: usize, window_of: impl FnOnce() -> Windo
             })
             .await
     });
-    let paths = (0..clients).map(|_| reports_path(Uuid::now_v7())).collect::<anyhow::Result<Vec<_>>>()?;
+    let paths = (0..clients).map(|_| reports_path(Uuid::now_v7())).collect();
     let load = drive(address, paths, "not-checked", window_of).await;
     let _ = shutdown.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
@@ -282,71 +276,107 @@ fn client() -> anyhow::Result<reqwest::Client> {
         .context("cannot build an HTTP client")
 }
 
-/// A load client's HTTP/1.1 keep-alive connection, on hyper's connection API directly: the load generator shares
-/// the machine's cores with the server it measures, so it does as little per request as a client can (no pool, no
-/// URL parsing, no proxy or redirect handling). Every request is complete: host, bearer token, a fresh
-/// `Idempotency-Key`, content type and length, the body; only a `201 Created` counts.
+/// A load client's HTTP/1.1 keep-alive connection, written and read directly: the load generator shares the
+/// machine's cores with the server it measures, so it does as little per request as a client can (as `wrk` and
+/// its kind do): one `write` of the whole request, `read`s until the answer is complete, its head parsed by
+/// `httparse`. Every request is complete: host, bearer token, a fresh `Idempotency-Key`, content type and length,
+/// the body; only a `201 Created` with a `Content-Length` body counts.
 struct Connection {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    /// The connection's reads and writes, polled by the client's own task while a request is under way (a task of
-    /// its own would add two wake-ups per request to the machine's load).
-    io: Pin<Box<hyper::client::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>>>,
-    host: HeaderValue,
-    authorization: HeaderValue,
+    stream: tokio::net::TcpStream,
+    /// What every request of this connection starts with: the headers that do not change.
+    fixed_headers: String,
+    request: Vec<u8>,
+    answer: Vec<u8>,
 }
 
 /// How long one request may take before the run fails.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// At most this many bytes of an answer's head are read.
+const MAX_ANSWER_HEAD: usize = 16 * 1024;
+
 impl Connection {
     async fn open(address: SocketAddr, token: &str) -> anyhow::Result<Connection> {
         let stream = tokio::net::TcpStream::connect(address).await.with_context(|| format!("connect to {address}"))?;
         stream.set_nodelay(true)?;
-        let (sender, io) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .with_context(|| format!("HTTP/1.1 handshake with {address}"))?;
-        Ok(Connection {
-            sender,
-            io: Box::pin(io),
-            host: HeaderValue::try_from(address.to_string())?,
-            authorization: HeaderValue::try_from(format!("Bearer {token}"))?,
-        })
+        let fixed_headers =
+            format!("host: {address}\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\n");
+        Ok(Connection { stream, fixed_headers, request: Vec::with_capacity(2048), answer: Vec::with_capacity(1024) })
     }
 
     /// Files report number `sequence` on `path` and answers the task's version (its stream length) after it.
-    async fn file_report(&mut self, path: &Uri, sequence: u64) -> Result<u64, String> {
-        let request = hyper::Request::post(path.clone())
-            .header(HOST, self.host.clone())
-            .header(AUTHORIZATION, self.authorization.clone())
-            .header("idempotency-key", Uuid::now_v7().to_string())
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(report_body(sequence))))
-            .map_err(|error| format!("POST {path}: {error}"))?;
-        let Connection { sender, io, .. } = self;
-        let exchange = async {
-            sender.ready().await.map_err(|error| format!("POST {path}: connection: {error}"))?;
-            let response = sender.send_request(request).await.map_err(|error| format!("POST {path}: {error}"))?;
-            let status = response.status();
-            let body = response.into_body().collect().await;
-            let bytes = body.map_err(|error| format!("POST {path}: reading the answer: {error}"))?.to_bytes();
-            Ok::<_, String>((status, bytes))
-        };
-        let exchange = async {
-            tokio::select! {
-                answered = exchange => answered,
-                ended = io.as_mut() => Err(format!("POST {path}: the connection ended ({ended:?})")),
-            }
-        };
-        let (status, bytes) = tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+    async fn file_report(&mut self, path: &str, sequence: u64) -> Result<u64, String> {
+        let body = report_body(sequence);
+        self.request.clear();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\n{}idempotency-key: {}\r\ncontent-length: {}\r\n\r\n",
+            self.fixed_headers,
+            Uuid::now_v7(),
+            body.len()
+        );
+        self.request.extend_from_slice(head.as_bytes());
+        self.request.extend_from_slice(body.as_bytes());
+        let (status, body) = tokio::time::timeout(REQUEST_TIMEOUT, self.exchange())
             .await
-            .map_err(|_| format!("POST {path}: no answer in {REQUEST_TIMEOUT:?}"))??;
-        if status != StatusCode::CREATED {
-            return Err(format!("POST {path} answered {status}: {}", String::from_utf8_lossy(&bytes)));
+            .map_err(|_| format!("POST {path}: no answer in {REQUEST_TIMEOUT:?}"))?
+            .map_err(|error| format!("POST {path}: {error}"))?;
+        if status != 201 {
+            return Err(format!("POST {path} answered {status}: {}", String::from_utf8_lossy(body)));
         }
-        let answer: Accepted = serde_json::from_slice(&bytes)
-            .map_err(|error| format!("POST {path}: {error} in {}", String::from_utf8_lossy(&bytes)))?;
+        let answer: Accepted = serde_json::from_slice(body)
+            .map_err(|error| format!("POST {path}: {error} in {}", String::from_utf8_lossy(body)))?;
         Ok(answer.version)
     }
+
+    /// Sends the request and reads its whole answer: the status and the body.
+    async fn exchange(&mut self) -> Result<(u16, &[u8]), String> {
+        self.stream.write_all(&self.request).await.map_err(|error| format!("sending: {error}"))?;
+        self.answer.clear();
+        let (status, head_length, body_length) = loop {
+            self.read_some().await?;
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&self.answer).map_err(|error| format!("answer head: {error}"))? {
+                httparse::Status::Complete(head_length) => {
+                    let status = response.code.ok_or("answer without a status")?;
+                    let body_length = content_length(response.headers)?;
+                    break (status, head_length, body_length);
+                }
+                httparse::Status::Partial if self.answer.len() > MAX_ANSWER_HEAD => {
+                    return Err(format!("answer head longer than {MAX_ANSWER_HEAD} bytes"));
+                }
+                httparse::Status::Partial => {}
+            }
+        };
+        let total = head_length + body_length;
+        while self.answer.len() < total {
+            self.read_some().await?;
+        }
+        if self.answer.len() > total {
+            return Err("bytes after the answer, which no request asked for".to_owned());
+        }
+        Ok((status, &self.answer[head_length..total]))
+    }
+
+    async fn read_some(&mut self) -> Result<(), String> {
+        let read = self.stream.read_buf(&mut self.answer).await.map_err(|error| format!("reading: {error}"))?;
+        if read == 0 {
+            return Err("the server closed the connection".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// The `Content-Length` of an answer's head; an answer without one (chunked) is not what the service sends.
+fn content_length(headers: &[httparse::Header<'_>]) -> Result<usize, String> {
+    let header = headers
+        .iter()
+        .find(|header| header.name.eq_ignore_ascii_case("content-length"))
+        .ok_or("answer without a Content-Length")?;
+    std::str::from_utf8(header.value)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .ok_or_else(|| format!("Content-Length {:?}", String::from_utf8_lossy(header.value)))
 }
 
 /// What the benchmark reads of a command's `201` answer.
@@ -372,6 +402,52 @@ fn report_body(sequence: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on a loopback port that reads one request and answers `answer` in pieces, a few bytes at a time.
+    async fn answering_in_pieces(answer: &[u8]) -> SocketAddr {
+        let answer = answer.to_vec();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut request = vec![0; 4096];
+            let _ = stream.read(&mut request).await.expect("read the request");
+            for piece in answer.chunks(7) {
+                stream.write_all(piece).await.expect("write");
+                stream.flush().await.expect("flush");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_in_pieces_is_parsed_whole() {
+        let body = r#"{"id":"x","version":42,"position":7}"#;
+        let answer = format!(
+            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let address = answering_in_pieces(answer.as_bytes()).await;
+        let mut connection = Connection::open(address, "token").await.expect("connect");
+        assert_eq!(connection.file_report("/v1/tasks/x/reports", 1).await, Ok(42));
+    }
+
+    #[tokio::test]
+    async fn only_a_201_counts() {
+        let address = answering_in_pieces(b"HTTP/1.1 409 Conflict\r\ncontent-length: 8\r\n\r\nconflict").await;
+        let mut connection = Connection::open(address, "token").await.expect("connect");
+        let error = connection.file_report("/v1/tasks/x/reports", 1).await.expect_err("a 409 is a failure");
+        assert!(error.contains("answered 409: conflict"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_a_length_is_an_error() {
+        let address = answering_in_pieces(b"HTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n").await;
+        let mut connection = Connection::open(address, "token").await.expect("connect");
+        let error = connection.file_report("/v1/tasks/x/reports", 1).await.expect_err("no length");
+        assert!(error.contains("without a Content-Length"), "{error}");
+    }
 
     #[test]
     fn the_report_body_is_a_valid_report_numbered_by_its_sequence() {
