@@ -4,7 +4,8 @@
 //!
 //! Every command is what a careful client sends: a bearer token, an `Idempotency-Key`, a realistic Vietnamese
 //! report. Only `201 Created` counts as success. Each client's task keeps the reports it was given, so its
-//! stream grows during the run as a real task's does (the command service folds the whole stream per command).
+//! stream grows during the run as a real task's does (filing a report decides on the task without its earlier
+//! reports, kept folded by the command service).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -312,7 +312,7 @@ impl Ledger {
 
     /// What this process keeps folded of a task, if anything.
     pub fn kept_fold(&self, task_id: TaskId) -> Option<TaskFold> {
-        self.cached_tasks().get(&task_id).map(|cached| cached.fold)
+        self.kept_task(task_id).map(|(fold, _)| fold)
     }
 
     /// The task as this process keeps it folded, with what it was folded from, if it keeps it.
